@@ -1,0 +1,47 @@
+# confsync: see README.md. `make demo` runs the main job, `make test` runs
+# every test.
+GO        ?= go
+GOBIN     ?= $(shell $(GO) env GOPATH)/bin
+STATICCHECK_VERSION ?= v0.8.2
+BIN       := bin
+
+.PHONY: all build test check bench demo fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+## test: every test, race detector on, plus a short run of each fuzz target.
+test:
+	$(GO) test -race -count=1 -timeout 40m ./...
+	$(MAKE) fuzz
+
+## fuzz: a short run of every fuzz target (FUZZTIME to lengthen it).
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## check: formatting, vet and staticcheck.
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1)
+	$(GO) vet ./...
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck ./...
+
+## bench: every benchmark; figures are recorded in docs/benchmarks.md.
+BENCHTIME ?= 1x
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+
+## demo: the main job on the embedded defaults.
+demo: build
+	@for d in examples/*/; do echo "== confsync validate --config $$d"; $(BIN)/confsync validate --config $$d; done
+
+clean:
+	rm -rf $(BIN)
