@@ -11,14 +11,14 @@ import (
 type StateStore interface {
 	// Ownership returns everything confsync manages.
 	Ownership(ctx context.Context) (*Ownership, error)
-	// PutUser records (or replaces) a managed user.
-	PutUser(ctx context.Context, u ManagedUser) error
-	// DeleteUser forgets a managed user and its managed memberships.
-	DeleteUser(ctx context.Context, username string) error
-	PutGroup(ctx context.Context, g ManagedGroup) error
-	DeleteGroup(ctx context.Context, name string) error
-	PutMembership(ctx context.Context, m ManagedMembership) error
-	DeleteMembership(ctx context.Context, username, group string) error
+	// RecordUser records (or replaces) a managed user.
+	RecordUser(ctx context.Context, u ManagedUser) error
+	// ForgetUser forgets a managed user and its managed memberships.
+	ForgetUser(ctx context.Context, username string) error
+	RecordGroup(ctx context.Context, g ManagedGroup) error
+	ForgetGroup(ctx context.Context, name string) error
+	RecordMembership(ctx context.Context, m ManagedMembership) error
+	ForgetMembership(ctx context.Context, username, group string) error
 
 	// LastRead returns the object counts of the last successful read of an
 	// IdP (zero values and false when there was none).

@@ -1,0 +1,142 @@
+// Package store keeps confsync's durable state: the identities SCIM IdPs
+// pushed (users, groups and memberships as rows), bearer token hashes, and
+// the engine's state (ownership, the apply lock, source-read counts, the
+// audit log). One SQL implementation serves SQLite and PostgreSQL, with the
+// dialect differences in one place; storetest holds the conformance suite
+// both must pass.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/confsync/confsync/plan"
+)
+
+// Errors returned (wrapped) by a Store.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a userName (case-insensitive) or group displayName
+	// already taken within the IdP.
+	ErrConflict = errors.New("conflict")
+	// ErrVersionMismatch: an If-Match version did not match.
+	ErrVersionMismatch = errors.New("version mismatch")
+)
+
+// Store is everything confsync keeps durably. Every write is committed
+// durably before the call returns.
+type Store interface {
+	SCIM
+	Tokens
+	plan.StateStore
+
+	// Ping checks that the store answers (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// User is a SCIM user pushed by one IdP.
+type User struct {
+	IDP        string
+	ID         string // assigned by confsync (a UUID)
+	ExternalID string
+	UserName   string // unique per IdP, case-insensitively
+	Active     bool
+	// Attributes is the resource's JSON object without id, meta, groups and
+	// schemas bookkeeping: everything the IdP sent, extensions included.
+	Attributes json.RawMessage
+	Version    int64 // incremented by every write; the ETag
+	Created    time.Time
+	Modified   time.Time
+}
+
+// Group is a SCIM group pushed by one IdP. Its members are rows of their own.
+type Group struct {
+	IDP         string
+	ID          string
+	ExternalID  string
+	DisplayName string
+	Attributes  json.RawMessage // without members
+	Version     int64
+	Created     time.Time
+	Modified    time.Time
+}
+
+// Member is one member of a group.
+type Member struct {
+	ID   string // the member's resource id
+	Type string // "User" or "Group"
+}
+
+// Lookup is an indexed equality lookup. Attr is "userName" (users,
+// case-insensitive), "externalId", "id" or "displayName" (groups,
+// case-insensitive).
+type Lookup struct {
+	Attr  string
+	Value string
+}
+
+// Page asks for at most Limit rows whose id sorts after After.
+type Page struct {
+	After string
+	Limit int
+}
+
+// SCIM stores the resources SCIM IdPs push. Calls are scoped to one IdP.
+type SCIM interface {
+	CreateUser(ctx context.Context, u *User) error // fills Version, Created, Modified
+	GetUser(ctx context.Context, idp, id string) (*User, error)
+	// ReplaceUser writes u; when ifVersion is not 0 it must equal the stored
+	// version (ErrVersionMismatch otherwise).
+	ReplaceUser(ctx context.Context, u *User, ifVersion int64) error
+	DeleteUser(ctx context.Context, idp, id string) error // removes its memberships
+	FindUsers(ctx context.Context, idp string, l Lookup) ([]*User, error)
+	ListUsers(ctx context.Context, idp string, p Page) ([]*User, error)
+	CountUsers(ctx context.Context, idp string) (int, error)
+
+	CreateGroup(ctx context.Context, g *Group, members []Member) error
+	GetGroup(ctx context.Context, idp, id string) (*Group, error)
+	ReplaceGroup(ctx context.Context, g *Group, ifVersion int64) error
+	DeleteGroup(ctx context.Context, idp, id string) error
+	FindGroups(ctx context.Context, idp string, l Lookup) ([]*Group, error)
+	ListGroups(ctx context.Context, idp string, p Page) ([]*Group, error)
+	CountGroups(ctx context.Context, idp string) (int, error)
+
+	// AddMembers and RemoveMembers change a group's members and bump its
+	// version in one transaction; their cost does not grow with the group.
+	// Members that are already in (or already out) are ignored.
+	AddMembers(ctx context.Context, idp, groupID string, m []Member) error
+	RemoveMembers(ctx context.Context, idp, groupID string, ids []string) error
+	// ReplaceMembers sets the whole member list.
+	ReplaceMembers(ctx context.Context, idp, groupID string, m []Member) error
+	ListMembers(ctx context.Context, idp, groupID string, p Page) ([]Member, error)
+	// GroupsOf lists the ids of the groups a resource is a direct member of.
+	GroupsOf(ctx context.Context, idp, memberID string) ([]string, error)
+	// Memberships streams every membership of the IdP to fn (for plan).
+	Memberships(ctx context.Context, idp string, fn func(groupID string, m Member) error) error
+
+	// Revision is a number that grows with every SCIM write to the IdP; serve
+	// watches it to schedule reconciles, across replicas.
+	Revision(ctx context.Context, idp string) (int64, error)
+}
+
+// Token is a bearer token's record; the token itself is never kept.
+type Token struct {
+	ID      string
+	IDP     string
+	SHA256  string // hex
+	Created time.Time
+	// Description is free text given at creation.
+	Description string
+}
+
+// Tokens keeps the hashes of bearer tokens created with `confsync token create`.
+type Tokens interface {
+	CreateToken(ctx context.Context, t *Token) error
+	ListTokens(ctx context.Context, idp string) ([]*Token, error) // idp "" lists all
+	RevokeToken(ctx context.Context, id string) error
+	// TokenHashes lists the hashes valid for an IdP.
+	TokenHashes(ctx context.Context, idp string) ([]string, error)
+}
