@@ -5,7 +5,7 @@ GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION ?= v0.8.2
 BIN       := bin
 
-.PHONY: all build test check bench demo fuzz clean
+.PHONY: all build test test-deps check bench demo fuzz clean
 
 all: build
 
@@ -13,9 +13,15 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 ## test: every test, race detector on, plus a short run of each fuzz target.
-test:
+test: test-deps
 	$(GO) test -race -count=1 -timeout 40m ./...
 	$(MAKE) fuzz
+
+## test-deps: newman (pinned by its lockfile) for the SCIM conformance test.
+NEWMAN_DIR := providers/scim/testdata/newman
+test-deps:
+	@if [ -f $(NEWMAN_DIR)/package-lock.json ] && [ ! -x $(NEWMAN_DIR)/node_modules/.bin/newman ]; then \
+	  npm ci --prefix $(NEWMAN_DIR) --no-audit --no-fund; fi
 
 ## fuzz: a short run of every fuzz target (FUZZTIME to lengthen it).
 FUZZTIME ?= 10s
