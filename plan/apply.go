@@ -1,0 +1,375 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DefaultLockTTL is the apply lock's lease; Apply renews it every third.
+const DefaultLockTTL = 2 * time.Minute
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// Parallelism bounds the changes in flight (default 4).
+	Parallelism int
+	// Holder names this process in the apply lock (DefaultHolder when "").
+	Holder  string
+	LockTTL time.Duration
+	// LockHeld says the caller already holds the apply lock (serve's
+	// reconciler); Apply then neither takes nor releases it.
+	LockHeld bool
+	// Trigger is recorded in the audit log ("cli" when empty).
+	Trigger string
+	Hook    Hook
+	Now     func() time.Time
+}
+
+// DefaultHolder is "hostname:pid", the apply lock's holder for this
+// process.
+func DefaultHolder() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "unknown-host"
+	}
+	return h + ":" + strconv.Itoa(os.Getpid())
+}
+
+// ApplyError is returned by Apply when some changes failed or did not run.
+type ApplyError struct {
+	Failed, Skipped, Total int
+}
+
+func (e *ApplyError) Error() string {
+	msg := fmt.Sprintf("%d of %d changes failed", e.Failed, e.Total)
+	if e.Skipped > 0 {
+		msg += fmt.Sprintf(", %d did not run", e.Skipped)
+	}
+	return msg + "; run plan again to see what remains"
+}
+
+// Result is what an apply did.
+type Result struct {
+	Run Run
+	// Errors holds each change's error, by index in Plan.Changes; nil for
+	// a success. Changes that did not run hold ErrNotRun or a
+	// *DependencyError.
+	Errors []error
+	Applied, Failed, NotRun int
+}
+
+// ErrNotRun marks a change an interrupted apply did not start.
+var ErrNotRun = errors.New("not run: the apply was interrupted")
+
+// DependencyError marks a change skipped because one it depends on failed.
+type DependencyError struct{ On string }
+
+func (e *DependencyError) Error() string { return "not run: " + e.On + " failed" }
+
+// Apply carries out a plan's changes against Confluence, recording each
+// success in the ownership state as it happens, so that an apply cut short
+// leaves a next plan with only the rest. Independent changes run
+// concurrently; a change whose dependency failed is skipped, the others
+// carry on. Apply takes the apply lock (unless LockHeld), appends a Run to
+// the audit log, and returns an *ApplyError when anything failed.
+//
+// Apply does not check that the plan is current; callers applying a saved
+// plan compare fingerprints first (see Stale).
+func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOptions) (*Result, error) {
+	hook := opts.Hook
+	if hook == nil {
+		hook = NopHook{}
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	par := opts.Parallelism
+	if par <= 0 {
+		par = 4
+	}
+	trigger := opts.Trigger
+	if trigger == "" {
+		trigger = "cli"
+	}
+	res := &Result{Run: Run{ID: uuid.NewString(), Started: now().UTC(), Trigger: trigger}, Errors: make([]error, len(p.Changes))}
+
+	if !opts.LockHeld {
+		holder := opts.Holder
+		if holder == "" {
+			holder = DefaultHolder()
+		}
+		ttl := opts.LockTTL
+		if ttl <= 0 {
+			ttl = DefaultLockTTL
+		}
+		if err := st.AcquireLock(ctx, holder, ttl); err != nil {
+			return nil, fmt.Errorf("take the apply lock: %w", err)
+		}
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		stop := renewLock(ctx, st, holder, ttl, cancel)
+		defer func() {
+			stop()
+			cancel(nil)
+			// Released even when ctx is done: a lock left behind blocks
+			// the next run until it expires.
+			_ = st.ReleaseLock(context.WithoutCancel(ctx), holder)
+		}()
+	}
+
+	hook.ApplyStarted(len(p.Changes))
+	run(ctx, p, t, st, par, hook, res)
+
+	for i, err := range res.Errors {
+		c := &p.Changes[i]
+		ra := RunAction{Action: c.Action.String(), Object: c.Object(), IDP: c.IDP}
+		switch {
+		case err == nil:
+			res.Applied++
+		case errors.Is(err, ErrNotRun) || isDependency(err):
+			res.NotRun++
+			ra.Error = err.Error()
+		default:
+			res.Failed++
+			ra.Error = err.Error()
+		}
+		res.Run.Actions = append(res.Run.Actions, ra)
+	}
+	res.Run.Finished = now().UTC()
+	var applyErr error
+	switch {
+	case res.Failed == 0 && res.NotRun == 0:
+		res.Run.Outcome = "applied"
+		res.Run.Message = fmt.Sprintf("%d changes applied", res.Applied)
+		// The plan's reads now describe Confluence: they become the
+		// source-health guard's reference.
+		for idp, c := range p.Reads {
+			if err := st.RecordRead(context.WithoutCancel(ctx), idp, c); err != nil {
+				applyErr = fmt.Errorf("record read of idp %q: %w", idp, err)
+			}
+		}
+	default:
+		res.Run.Outcome = "partial"
+		e := &ApplyError{Failed: res.Failed, Skipped: res.NotRun, Total: len(p.Changes)}
+		res.Run.Message = e.Error()
+		applyErr = e
+		if cause := context.Cause(ctx); cause != nil && res.Failed == 0 {
+			res.Run.Message += " (" + cause.Error() + ")"
+		}
+	}
+	if err := st.AppendRun(context.WithoutCancel(ctx), res.Run); err != nil && applyErr == nil {
+		applyErr = fmt.Errorf("append the run to the audit log: %w", err)
+	}
+	return res, applyErr
+}
+
+func isDependency(err error) bool {
+	var de *DependencyError
+	return errors.As(err, &de)
+}
+
+// renewLock renews the apply lock every third of its TTL until stop is
+// called; losing it cancels the apply.
+func renewLock(ctx context.Context, st StateStore, holder string, ttl time.Duration, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(ttl / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := st.AcquireLock(ctx, holder, ttl); err != nil {
+					if ctx.Err() == nil {
+						cancel(fmt.Errorf("lost the apply lock: %w", err))
+					}
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// run executes the changes with par workers. Changes are handed out in
+// plan order, and a change waits for the ones it depends on, which come
+// earlier, so the workers never wait on a change nobody took.
+func run(ctx context.Context, p *Plan, t Target, st StateStore, par int, hook Hook, res *Result) {
+	n := len(p.Changes)
+	done := make([]chan struct{}, n)
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < par && w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				c := &p.Changes[i]
+				err := waitDeps(ctx, p, i, done, res)
+				if err == nil {
+					err = execute(ctx, c, t, st)
+				}
+				res.Errors[i] = err
+				close(done[i])
+				if !errors.Is(err, ErrNotRun) {
+					hook.ActionDone(c, err)
+				}
+			}
+		}()
+	}
+	i := 0
+	for ; i < n; i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			i++ // i may have been handed out; check below
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+	// Changes never handed out did not run.
+	for j := range n {
+		select {
+		case <-done[j]:
+		default:
+			res.Errors[j] = ErrNotRun
+		}
+	}
+}
+
+// waitDeps waits for the changes c depends on and fails when one failed.
+// Errors[j] is written before done[j] is closed, so reading it after the
+// close is safe.
+func waitDeps(ctx context.Context, p *Plan, i int, done []chan struct{}, res *Result) error {
+	for _, j := range p.Changes[i].DependsOn {
+		if j < 0 || j >= i {
+			continue // malformed: no forward dependencies
+		}
+		select {
+		case <-done[j]:
+		case <-ctx.Done():
+			return ErrNotRun
+		}
+		if res.Errors[j] != nil {
+			return &DependencyError{On: p.Changes[j].Action.String() + " " + p.Changes[j].Object()}
+		}
+	}
+	if ctx.Err() != nil {
+		return ErrNotRun
+	}
+	return nil
+}
+
+// execute carries out one change and records it in the ownership state.
+// The record uses a context that is not cancelled with the apply's: a
+// change made in Confluence must not go unrecorded because of an
+// interrupt arriving just after it.
+func execute(ctx context.Context, c *Change, t Target, st StateStore) error {
+	rec := context.WithoutCancel(ctx)
+	now := time.Now().UTC()
+	recordUser := func(v *UserValues, adopted bool) error {
+		u := ManagedUser{Username: c.User, IDP: c.IDP, SourceID: c.SourceID, Adopted: adopted, Updated: now}
+		if v != nil {
+			u.DisplayName, u.Email, u.Custom, u.Active = v.DisplayName, v.Email, v.Custom, v.Active
+		}
+		return st.RecordUser(rec, u)
+	}
+	switch c.Kind {
+	case KindUser:
+		switch c.Action {
+		case ActionCreate:
+			err := t.CreateUser(ctx, NewUser{Username: c.User, DisplayName: c.After.DisplayName, Email: c.After.Email})
+			adopted := errors.Is(err, ErrExists)
+			if err != nil && !adopted {
+				return err
+			}
+			return recordUser(c.After, adopted)
+		case ActionAdopt:
+			if c.PreviousUsername != "" {
+				if err := st.ForgetUser(rec, c.PreviousUsername); err != nil {
+					return err
+				}
+			}
+			return recordUser(c.After, true)
+		case ActionUpdate:
+			if !c.StateOnly {
+				if err := t.UpdateUser(ctx, c.User, UserDetails{DisplayName: c.After.DisplayName, Email: c.After.Email}); err != nil {
+					return err
+				}
+			}
+			v := *c.After
+			v.Active = c.Before.Active
+			return recordUser(&v, false)
+		case ActionEnable:
+			if err := t.EnableUser(ctx, c.User); err != nil {
+				return err
+			}
+			return recordUser(c.After, false)
+		case ActionDisable:
+			if err := t.DisableUser(ctx, c.User); err != nil {
+				return err
+			}
+			return recordUser(c.After, false)
+		case ActionDelete:
+			if err := t.DeleteUser(ctx, c.User); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return st.ForgetUser(rec, c.User)
+		}
+	case KindGroup:
+		switch c.Action {
+		case ActionCreate:
+			err := t.CreateGroup(ctx, c.Group)
+			created := err == nil
+			if err != nil && !errors.Is(err, ErrExists) {
+				return err
+			}
+			return st.RecordGroup(rec, ManagedGroup{Name: c.Group, IDP: c.IDP, Created: created, Updated: now})
+		case ActionAdopt:
+			return st.RecordGroup(rec, ManagedGroup{Name: c.Group, IDP: c.IDP, Updated: now})
+		case ActionDelete:
+			if err := t.DeleteGroup(ctx, c.Group); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return st.ForgetGroup(rec, c.Group)
+		}
+	case KindMembership:
+		switch c.Action {
+		case ActionAdd:
+			if err := t.AddMember(ctx, c.User, c.Group); err != nil {
+				return err
+			}
+			return st.RecordMembership(rec, ManagedMembership{Username: c.User, Group: c.Group, IDP: c.IDP, Updated: now})
+		case ActionAdopt:
+			return st.RecordMembership(rec, ManagedMembership{Username: c.User, Group: c.Group, IDP: c.IDP, Updated: now})
+		case ActionRemove:
+			if err := t.RemoveMember(ctx, c.User, c.Group); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return st.ForgetMembership(rec, c.User, c.Group)
+		}
+	}
+	return fmt.Errorf("unsupported change %s %s", c.Action, c.Kind)
+}

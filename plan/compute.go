@@ -1,0 +1,275 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/confsync/confsync/config"
+)
+
+// DefaultMinReadRatio is the source-health guard's default: a read with
+// fewer than half the users or groups of the IdP's last successful read
+// stops the plan for that IdP.
+const DefaultMinReadRatio = 0.5
+
+// Options tune Compute.
+type Options struct {
+	// IDPs limits the plan to these IdPs (--idp); empty means all. Objects
+	// managed for the other IdPs are left alone.
+	IDPs []string
+	// AllowMassChanges waives the safety thresholds (--allow-mass-changes).
+	AllowMassChanges bool
+	// MinReadRatio overrides DefaultMinReadRatio (0 keeps the default).
+	MinReadRatio float64
+	// Now returns the plan's time (time.Now when nil).
+	Now func() time.Time
+}
+
+// Inputs is everything Compute reads.
+type Inputs struct {
+	Config *config.Config
+	// Sources holds one Source per IdP name.
+	Sources map[string]Source
+	Target  Target
+	State   StateStore
+	// Hook receives progress; nil for none.
+	Hook    Hook
+	Options Options
+}
+
+// Hook receives the engine's progress. Compute and Apply call it from
+// their own goroutines (Apply from several at once); implementations must
+// be safe for concurrent use and quick.
+type Hook interface {
+	// ReadStarted and ReadDone bracket the read of one IdP's source.
+	ReadStarted(idp string)
+	ReadDone(idp string, c SourceCounts, err error)
+	// ApplyStarted announces how many changes an apply will run.
+	ApplyStarted(total int)
+	// ActionDone reports one finished change (err nil on success).
+	ActionDone(c *Change, err error)
+}
+
+// NopHook is a Hook that ignores everything; embed it to implement only
+// some methods.
+type NopHook struct{}
+
+// ReadStarted does nothing.
+func (NopHook) ReadStarted(string) {}
+
+// ReadDone does nothing.
+func (NopHook) ReadDone(string, SourceCounts, error) {}
+
+// ApplyStarted does nothing.
+func (NopHook) ApplyStarted(int) {}
+
+// ActionDone does nothing.
+func (NopHook) ActionDone(*Change, error) {}
+
+// SafetyError is returned by Compute when a plan exceeds a safety
+// threshold. The plan is returned with it, for display; it must not be
+// applied.
+type SafetyError struct {
+	Violations []string
+}
+
+func (e *SafetyError) Error() string {
+	return "safety thresholds exceeded: " + strings.Join(e.Violations, "; ") +
+		". Review the plan; if these changes are intended, run again with --allow-mass-changes"
+}
+
+// Compute reads every selected IdP's source, Confluence and the ownership
+// state, and returns the plan that makes Confluence match the desired
+// state. It prints nothing. When a safety threshold is exceeded it returns
+// the plan and a *SafetyError.
+func Compute(ctx context.Context, in Inputs) (*Plan, error) {
+	if in.Config == nil || in.Target == nil || in.State == nil {
+		return nil, errors.New("plan: Compute needs a configuration, a target and a state store")
+	}
+	if in.Config.Confluence == nil {
+		return nil, errors.New("the configuration has no confluence block")
+	}
+	hook := in.Hook
+	if hook == nil {
+		hook = NopHook{}
+	}
+	now := time.Now
+	if in.Options.Now != nil {
+		now = in.Options.Now
+	}
+	selected, err := selectIDPs(in.Config, in.Options.IDPs)
+	if err != nil {
+		return nil, err
+	}
+	own, err := in.State.Ownership(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read ownership state: %w", err)
+	}
+	actual, err := in.Target.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read confluence: %w", err)
+	}
+
+	p := &Plan{
+		Created:          now().UTC(),
+		IDPFilter:        append([]string(nil), in.Options.IDPs...),
+		ConfigHash:       in.Config.Hash,
+		AllowMassChanges: in.Options.AllowMassChanges,
+		Reads:            map[string]SourceCounts{},
+	}
+	var reads []idpRead
+	for _, idp := range selected {
+		r, skip, err := readIDP(ctx, in, idp, hook, now)
+		if err != nil {
+			return nil, err
+		}
+		if skip != "" {
+			p.Skipped = append(p.Skipped, SkippedIDP{IDP: idp.Name, Reason: skip})
+			p.Notices = append(p.Notices, Notice{Severity: SeverityWarning, Kind: NoticeSource, IDP: idp.Name,
+				Subject: "idp " + idp.Name, Summary: "left out of this plan: " + skip,
+				Detail: "No change is planned for the users, groups and memberships of this IdP, and nobody it manages is deprovisioned."})
+			continue
+		}
+		reads = append(reads, r)
+		p.IDPs = append(p.IDPs, idp.Name)
+		p.Reads[idp.Name] = SourceCounts{Users: len(r.snap.Users), Groups: len(r.snap.Groups), At: p.Created}
+	}
+
+	d := newDiff(in.Config, own, actual, reads, selected)
+	d.run()
+	p.Changes = d.ordered()
+	p.Notices = append(p.Notices, d.notices...)
+	p.DesiredFingerprint = d.desiredFingerprint()
+	p.ActualFingerprint = actualFingerprint(actual, own)
+
+	if p.Empty() {
+		// Nothing to apply: the reads describe what Confluence already
+		// holds, so they become the guard's reference now.
+		for idp, c := range p.Reads {
+			if err := in.State.RecordRead(ctx, idp, c); err != nil {
+				return nil, fmt.Errorf("record read of idp %q: %w", idp, err)
+			}
+		}
+	}
+	if v := checkSafety(in.Config.Safety, p, own); len(v) > 0 && !in.Options.AllowMassChanges {
+		return p, &SafetyError{Violations: v}
+	}
+	return p, nil
+}
+
+// selectIDPs returns the IdPs to plan for, in priority order (higher
+// first, ties by name).
+func selectIDPs(cfg *config.Config, filter []string) ([]*config.IDP, error) {
+	var out []*config.IDP
+	if len(filter) == 0 {
+		out = append(out, cfg.IDPs...)
+	} else {
+		for _, n := range filter {
+			idp := cfg.IDP(n)
+			if idp == nil {
+				names := make([]string, 0, len(cfg.IDPs))
+				for _, p := range cfg.IDPs {
+					names = append(names, p.Name)
+				}
+				return nil, fmt.Errorf("--idp %q: no such idp in the configuration (it has: %s)", n, strings.Join(names, ", "))
+			}
+			dup := false
+			for _, o := range out {
+				dup = dup || o == idp
+			}
+			if !dup {
+				out = append(out, idp)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Priority != out[j].Priority {
+			return out[i].Priority > out[j].Priority
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+type idpRead struct {
+	idp  *config.IDP
+	snap *Snapshot
+}
+
+// readIDP reads one IdP's source and applies the source-health guard. A
+// non-empty skip says why the IdP is left out; err is for failures of the
+// state store, which stop the whole plan.
+func readIDP(ctx context.Context, in Inputs, idp *config.IDP, hook Hook, now func() time.Time) (idpRead, string, error) {
+	src := in.Sources[idp.Name]
+	if src == nil {
+		return idpRead{}, "no source is configured for it in this process", nil
+	}
+	hook.ReadStarted(idp.Name)
+	snap, err := src.Read(ctx, ReadRequest{Attributes: SourceAttributes(idp)})
+	if err != nil {
+		hook.ReadDone(idp.Name, SourceCounts{}, err)
+		if ctx.Err() != nil {
+			return idpRead{}, "", ctx.Err()
+		}
+		return idpRead{}, fmt.Sprintf("its source failed: %v", err), nil
+	}
+	if snap == nil {
+		snap = &Snapshot{}
+	}
+	counts := SourceCounts{Users: len(snap.Users), Groups: len(snap.Groups), At: now().UTC()}
+	hook.ReadDone(idp.Name, counts, nil)
+	if counts.Users == 0 {
+		return idpRead{}, "its source returned no users (an IdP that pushed nothing yet, or a broken filter); nothing is deprovisioned on an empty read", nil
+	}
+	last, ok, err := in.State.LastRead(ctx, idp.Name)
+	if err != nil {
+		return idpRead{}, "", fmt.Errorf("read the last read counts of idp %q: %w", idp.Name, err)
+	}
+	ratio := in.Options.MinReadRatio
+	if ratio <= 0 {
+		ratio = DefaultMinReadRatio
+	}
+	if ok {
+		if float64(counts.Users) < ratio*float64(last.Users) {
+			return idpRead{}, fmt.Sprintf("its source returned %d users, fewer than %.0f%% of the %d of its last successful read (%s)",
+				counts.Users, ratio*100, last.Users, last.At.UTC().Format(time.RFC3339)), nil
+		}
+		if float64(counts.Groups) < ratio*float64(last.Groups) {
+			return idpRead{}, fmt.Sprintf("its source returned %d groups, fewer than %.0f%% of the %d of its last successful read (%s)",
+				counts.Groups, ratio*100, last.Groups, last.At.UTC().Format(time.RFC3339)), nil
+		}
+	}
+	return idpRead{idp: idp, snap: snap}, "", nil
+}
+
+// checkSafety returns the thresholds the plan exceeds, each naming its
+// numbers.
+func checkSafety(s config.Safety, p *Plan, own *Ownership) []string {
+	sum := p.Summary()
+	var out []string
+	check := func(t config.Threshold, name string, n, total int, what string) {
+		limit, ok := t.Limit(total)
+		if ok && n > limit {
+			out = append(out, fmt.Sprintf("the plan would %s %d of %d managed %s, above %s = %s (at most %d)",
+				name, n, total, what, thresholdName(name), t, limit))
+		}
+	}
+	check(s.MaxDeactivations, "disable", sum.UsersDisable, len(own.Users), "users")
+	check(s.MaxMembershipRemovals, "remove", sum.MembershipsRemove, len(own.Memberships), "memberships")
+	check(s.MaxDeletions, "delete", sum.UsersDelete+sum.GroupsDelete, len(own.Users)+len(own.Groups), "users and groups")
+	return out
+}
+
+func thresholdName(action string) string {
+	switch action {
+	case "disable":
+		return "max_deactivations"
+	case "remove":
+		return "max_membership_removals"
+	}
+	return "max_deletions"
+}
