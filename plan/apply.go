@@ -60,7 +60,7 @@ type Result struct {
 	// Errors holds each change's error, by index in Plan.Changes; nil for
 	// a success. Changes that did not run hold ErrNotRun or a
 	// *DependencyError.
-	Errors []error
+	Errors                  []error
 	Applied, Failed, NotRun int
 }
 

@@ -55,11 +55,11 @@ type diff struct {
 	desired map[string]*desiredUser
 	// present holds every source id read, mapped or not: a managed user
 	// whose id is present is never deprovisioned for being "gone".
-	present  map[sourceKey]bool
-	groups   map[string]*groupState
-	mappers  map[string]*GroupMapper
-	wanted   map[memberKey]string // desired memberships -> IdP
-	accounted map[string]bool     // managed usernames the desired pass handled
+	present   map[sourceKey]bool
+	groups    map[string]*groupState
+	mappers   map[string]*GroupMapper
+	wanted    map[memberKey]string // desired memberships -> IdP
+	accounted map[string]bool      // managed usernames the desired pass handled
 	// frozenUsers are usernames confsync must not touch in this plan
 	// (pending renames, users of frozen IdPs).
 	frozenUsers map[string]bool
