@@ -29,6 +29,10 @@ type Config struct {
 	IDPs       []*IDP // in declaration order
 	Safety     Safety
 	Variables  map[string]*Variable
+
+	// sources are the files read, with sensitive values blanked out, for
+	// rendering diagnostics with their snippets.
+	sources map[string]*hcl.File
 }
 
 // IDP returns the identity provider with the given name, or nil.

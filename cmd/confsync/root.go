@@ -28,6 +28,7 @@ func newRootCmd() *cobra.Command {
 
 	cmd.AddCommand(
 		newVersionCmd(),
+		newValidateCmd(ro),
 	)
 	return cmd
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// update rewrites golden files and testscript expectations instead of
+// comparing with them. Every test of this package shares this one flag.
+var update = flag.Bool("update", false, "rewrite golden files and testscript expectations")
+
+// commands are the programs testscript scripts can exec. Add a command
+// here, once, when a script needs another program of ours.
+var commands = map[string]func(){
+	"confsync": func() { os.Exit(run()) },
+}
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, commands)
+}
+
+// TestScripts runs every testdata/script/*.txtar: each is a small shell
+// session against the real confsync binary. Refresh expected output with
+// go test -run TestScripts -update.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		RequireExplicitExec: false,
+		UpdateScripts:       *update,
+		Setup: func(env *testscript.Env) error {
+			// Hermetic: nothing from the developer's environment leaks in.
+			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("CONFSYNC_CONFIG", "")
+			env.Setenv("EXAMPLES", examplesDir(t))
+			return os.MkdirAll(filepath.Join(env.WorkDir, "home"), 0o755)
+		},
+	})
+}
+
+// examplesDir is the repository's examples directory, so that scripts can
+// validate the shipped examples.
+func examplesDir(t *testing.T) string {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -1,0 +1,37 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+func lowerName(s string) string { return strings.ToLower(s) }
+
+// checkProtectedGroups reports every mapping that would write to a
+// protected group: confsync never changes those, so the mapping is a
+// contradiction the user must resolve.
+func (l *loader) checkProtectedGroups() hcl.Diagnostics {
+	c := l.cfg.Confluence
+	if c == nil || len(c.ProtectedGroups) == 0 {
+		return nil
+	}
+	protected := map[string]bool{}
+	for _, g := range c.ProtectedGroups {
+		protected[g] = true
+	}
+	var diags hcl.Diagnostics
+	for _, ref := range l.groupRefs {
+		if !protected[ref.name] {
+			continue
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Mapping writes to a protected group",
+			Detail:   fmt.Sprintf("The idp %q would change the membership of %q through %s, but confluence.protected_groups lists it, and confsync never changes a protected group. Remove one or the other.", ref.idp, ref.name, ref.what),
+			Subject:  ref.rng.Ptr(),
+		})
+	}
+	return diags
+}

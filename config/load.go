@@ -1,0 +1,323 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// LoadOptions says where a configuration is and which variable values come
+// from outside it.
+type LoadOptions struct {
+	// Path is a .hcl file or a directory of .hcl files (not recursive).
+	Path string
+	// Vars are values set on the command line (--var NAME=VALUE); they win
+	// over CONFSYNC_VAR_NAME environment variables, which win over defaults.
+	Vars map[string]string
+	// Getenv reads the environment, for env() and CONFSYNC_VAR_NAME;
+	// nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// Load reads, decodes and statically validates a configuration. It does no
+// network I/O. It returns every problem found, each with a source range.
+//
+// The returned Config is never nil, so that diagnostics can always be
+// rendered with Config.NewDiagnosticWriter; when diags has errors, use it for
+// nothing else.
+func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg := &Config{Variables: map[string]*Variable{}}
+	files, dir, diags := configFiles(opts.Path)
+	cfg.Dir = dir
+	cfg.Files = files
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+
+	parser := hclparse.NewParser()
+	var bodies []*hcl.File
+	for _, name := range files {
+		f, fdiags := parser.ParseHCLFile(name)
+		diags = append(diags, fdiags...)
+		if f != nil {
+			bodies = append(bodies, f)
+		}
+	}
+	cfg.sources = parser.Files()
+
+	l := &loader{cfg: cfg, getenv: getenv, envRead: map[string]string{}, filesRead: map[string][]byte{}}
+
+	// Gather every top-level block of every file first: variables must be
+	// known before anything else is evaluated.
+	var blocks hcl.Blocks
+	for _, f := range bodies {
+		content, cdiags := f.Body.Content(rootSchema)
+		diags = append(diags, cdiags...)
+		blocks = append(blocks, content.Blocks...)
+	}
+
+	diags = append(diags, l.decodeVariables(blocks.OfType("variable"), opts.Vars)...)
+	l.ctx = l.evalContext()
+
+	diags = append(diags, l.decodeRoot(blocks)...)
+
+	cfg.Hash = l.hash(files)
+	diags = l.redact(diags)
+	return cfg, diags
+}
+
+// rootSchema lists the top-level blocks of a configuration file.
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "confluence"},
+		{Type: "store"},
+		{Type: "server"},
+		{Type: "idp", LabelNames: []string{"name"}},
+		{Type: "safety"},
+	},
+}
+
+// decodeRoot decodes every top-level block except variables, in order,
+// and runs the checks that span blocks.
+func (l *loader) decodeRoot(blocks hcl.Blocks) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	cfg := l.cfg
+	seen := map[string]*hcl.Block{}
+	single := func(b *hcl.Block) bool {
+		if prev, ok := seen[b.Type]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Duplicate %s block", b.Type),
+				Detail:   fmt.Sprintf("Only one %s block is allowed; another was declared at %s.", b.Type, prev.DefRange),
+				Subject:  b.DefRange.Ptr(),
+			})
+			return false
+		}
+		seen[b.Type] = b
+		return true
+	}
+
+	storeSet := false
+	idpByName := map[string]*IDP{}
+	for _, b := range blocks {
+		switch b.Type {
+		case "confluence":
+			if !single(b) {
+				continue
+			}
+			c, d := l.decodeConfluence(b)
+			diags = append(diags, d...)
+			cfg.Confluence = c
+		case "store":
+			if !single(b) {
+				continue
+			}
+			s, d := l.decodeStore(b)
+			diags = append(diags, d...)
+			if s != nil {
+				cfg.Store = *s
+				storeSet = true
+			}
+		case "server":
+			if !single(b) {
+				continue
+			}
+			s, d := l.decodeServer(b)
+			diags = append(diags, d...)
+			if s != nil {
+				cfg.Server = *s
+			}
+		case "safety":
+			if !single(b) {
+				continue
+			}
+			s, d := l.decodeSafety(b)
+			diags = append(diags, d...)
+			if s != nil {
+				cfg.Safety = *s
+			}
+		case "idp":
+			p, d := l.decodeIDP(b)
+			diags = append(diags, d...)
+			if p == nil {
+				continue
+			}
+			if prev, ok := idpByName[p.Name]; ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate idp name",
+					Detail:   fmt.Sprintf("An idp named %q was already declared at %s; names must be unique.", p.Name, prev.DeclRange),
+					Subject:  b.LabelRanges[0].Ptr(),
+				})
+				continue
+			}
+			idpByName[p.Name] = p
+			cfg.IDPs = append(cfg.IDPs, p)
+		}
+	}
+	if !storeSet {
+		cfg.Store = Store{SQLite: filepath.Join(cfg.Dir, "confsync.db")}
+	}
+	if _, ok := seen["server"]; !ok {
+		cfg.Server = defaultServer()
+	}
+	diags = append(diags, l.checkProtectedGroups()...)
+	return diags
+}
+
+// configFiles lists the .hcl files of path, a file or a directory, and the
+// directory relative paths are resolved against.
+func configFiles(path string) ([]string, string, hcl.Diagnostics) {
+	if path == "" {
+		path = "."
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, path, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: err.Error()}}
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, abs, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: fmt.Sprintf("%s.", err)}}
+	}
+	if !fi.IsDir() {
+		return []string{path}, filepath.Dir(abs), nil
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return nil, abs, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: fmt.Sprintf("%s.", err)}}
+	}
+	var files []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || strings.HasPrefix(n, ".") {
+			continue
+		}
+		files = append(files, filepath.Join(path, n))
+	}
+	if len(files) == 0 {
+		return nil, abs, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail:   fmt.Sprintf("The directory %s holds no .hcl files. Give --config a file or a directory of .hcl files.", path),
+		}}
+	}
+	return files, abs, nil
+}
+
+// hash is a SHA-256 over the files, the variable values and whatever env()
+// and file() read, so that a plan can be tied to the configuration that
+// made it without recording any value.
+func (l *loader) hash(files []string) string {
+	h := sha256.New()
+	for _, name := range files {
+		f := l.cfg.sources[name]
+		if f == nil {
+			continue
+		}
+		fmt.Fprintf(h, "file %q %d\n", filepath.Base(name), len(f.Bytes))
+		h.Write(f.Bytes)
+	}
+	writeSorted := func(kind string, m map[string]string) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(h, "%s %q %d\n%s", kind, k, len(m[k]), m[k])
+		}
+	}
+	writeSorted("var", l.varText)
+	writeSorted("env", l.envRead)
+	fileText := map[string]string{}
+	for k, v := range l.filesRead {
+		fileText[k] = string(v)
+	}
+	writeSorted("readfile", fileText)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// redact removes every sensitive value from the diagnostics' text and keeps
+// redacted copies of the sources for rendering snippets.
+func (l *loader) redact(diags hcl.Diagnostics) hcl.Diagnostics {
+	secrets := l.secrets
+	if len(secrets) == 0 {
+		return diags
+	}
+	// Longest first, so that a secret containing another is replaced whole.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	for _, d := range diags {
+		for _, s := range secrets {
+			d.Summary = strings.ReplaceAll(d.Summary, s, "(sensitive value)")
+			d.Detail = strings.ReplaceAll(d.Detail, s, "(sensitive value)")
+		}
+		// The text writer would print the values of the variables an
+		// expression refers to; marked ones are skipped, but drop the
+		// context altogether to be safe.
+		d.EvalContext = nil
+	}
+	redacted := make(map[string]*hcl.File, len(l.cfg.sources))
+	for name, f := range l.cfg.sources {
+		b := f.Bytes
+		for _, s := range secrets {
+			// Same length, so that ranges still point at the right bytes.
+			b = bytes.ReplaceAll(b, []byte(s), bytes.Repeat([]byte("*"), len(s)))
+		}
+		redacted[name] = &hcl.File{Body: f.Body, Bytes: b, Nav: f.Nav}
+	}
+	l.cfg.sources = redacted
+	return diags
+}
+
+// NewDiagnosticWriter returns a writer that renders diagnostics as
+// hcl.NewDiagnosticTextWriter does, with the column added to the position
+// ("on main.hcl:12:3"); width 0 means no wrapping. Sensitive values are
+// blanked out of the snippets.
+func (c *Config) NewDiagnosticWriter(w io.Writer, width uint, color bool) hcl.DiagnosticWriter {
+	return &diagnosticWriter{w: w, files: c.sources, width: width, color: color}
+}
+
+type diagnosticWriter struct {
+	w     io.Writer
+	files map[string]*hcl.File
+	width uint
+	color bool
+}
+
+func (dw *diagnosticWriter) WriteDiagnostic(d *hcl.Diagnostic) error {
+	var buf bytes.Buffer
+	if err := hcl.NewDiagnosticTextWriter(&buf, dw.files, dw.width, dw.color).WriteDiagnostic(d); err != nil {
+		return err
+	}
+	out := buf.Bytes()
+	if s := d.Subject; s != nil {
+		from := fmt.Sprintf("  on %s line %d", s.Filename, s.Start.Line)
+		to := fmt.Sprintf("  on %s:%d:%d", s.Filename, s.Start.Line, s.Start.Column)
+		out = bytes.Replace(out, []byte(from), []byte(to), 1)
+	}
+	_, err := dw.w.Write(out)
+	return err
+}
+
+func (dw *diagnosticWriter) WriteDiagnostics(diags hcl.Diagnostics) error {
+	for _, d := range diags {
+		if err := dw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// EnvVarPrefix prefixes the environment variables that set configuration
+// variables: CONFSYNC_VAR_token sets var.token.
+const EnvVarPrefix = "CONFSYNC_VAR_"
+
+// variableSchema is the body of a variable "NAME" block.
+var variableSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "type"},
+		{Name: "default"},
+		{Name: "sensitive"},
+		{Name: "description"},
+	},
+}
+
+// variableDecl is a decoded variable block before its value is known.
+type variableDecl struct {
+	v       *Variable
+	ty      cty.Type
+	def     cty.Value
+	hasDef  bool
+	defExpr hcl.Expression
+}
+
+// decodeVariable decodes one variable block. Its default may call
+// functions but may not refer to other variables.
+func (l *loader) decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostics) {
+	name := block.Labels[0]
+	v := &Variable{Name: name, DeclRange: block.DefRange}
+	decl := &variableDecl{v: v, ty: cty.DynamicPseudoType}
+	content, diags := block.Body.Content(variableSchema)
+	if !hclsyntax.ValidIdentifier(name) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid variable name",
+			Detail:   "A variable name must start with a letter or underscore and may contain only letters, digits, underscores and dashes.",
+			Subject:  block.LabelRanges[0].Ptr(),
+		})
+		return nil, diags
+	}
+	// Only functions: a default cannot depend on another variable.
+	ctx := &hcl.EvalContext{Functions: l.functions()}
+
+	if attr, ok := content.Attributes["description"]; ok {
+		val, d := attr.Expr.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if s, err := convert.Convert(val, cty.String); err != nil || s.IsNull() || !s.IsKnown() {
+				diags = append(diags, attrError(attr, "Invalid description", "The description must be a string."))
+			} else {
+				v.Description = s.AsString()
+			}
+		}
+	}
+	if attr, ok := content.Attributes["sensitive"]; ok {
+		val, d := attr.Expr.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if b, err := convert.Convert(val, cty.Bool); err != nil || b.IsNull() || !b.IsKnown() {
+				diags = append(diags, attrError(attr, "Invalid sensitive flag", "The sensitive attribute must be true or false."))
+			} else {
+				v.Sensitive = b.True()
+			}
+		}
+	}
+	if attr, ok := content.Attributes["type"]; ok {
+		ty, d := typeexpr.TypeConstraint(attr.Expr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			decl.ty = ty
+		}
+	}
+	if attr, ok := content.Attributes["default"]; ok {
+		decl.defExpr = attr.Expr
+		val, d := attr.Expr.Value(ctx)
+		for _, t := range attr.Expr.Variables() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Variables not allowed",
+				Detail:   "A variable's default cannot refer to variables; it may call functions such as env().",
+				Subject:  t.SourceRange().Ptr(),
+			})
+		}
+		if len(attr.Expr.Variables()) == 0 {
+			diags = append(diags, d...)
+		}
+		if !diags.HasErrors() {
+			cv, err := convert.Convert(val, decl.ty)
+			if err != nil {
+				diags = append(diags, attrError(attr, "Invalid default value for variable",
+					fmt.Sprintf("The default does not match the variable's type: %s.", typeErr(err, v.Sensitive))))
+			} else {
+				decl.def, decl.hasDef = cv, true
+			}
+		}
+	}
+	return decl, diags
+}
+
+// typeErr renders a conversion error, unless it is about a sensitive value.
+func typeErr(err error, sensitive bool) string {
+	if sensitive {
+		return "the value is of the wrong type"
+	}
+	return err.Error()
+}
+
+// decodeVariables decodes every variable block and settles each value:
+// --var wins over CONFSYNC_VAR_NAME, which wins over the default.
+func (l *loader) decodeVariables(blocks hcl.Blocks, cliVars map[string]string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	l.varVals = map[string]cty.Value{}
+	l.varText = map[string]string{}
+	decls := map[string]*variableDecl{}
+	var order []*variableDecl
+	for _, b := range blocks {
+		decl, d := l.decodeVariable(b)
+		diags = append(diags, d...)
+		if decl == nil {
+			continue
+		}
+		name := decl.v.Name
+		if prev, ok := l.cfg.Variables[name]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate variable declaration",
+				Detail:   fmt.Sprintf("A variable named %q was already declared at %s.", name, prev.DeclRange),
+				Subject:  b.LabelRanges[0].Ptr(),
+			})
+			continue
+		}
+		l.cfg.Variables[name] = decl.v
+		decls[name] = decl
+		order = append(order, decl)
+	}
+
+	names := make([]string, 0, len(cliVars))
+	for name := range cliVars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if _, ok := decls[name]; !ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Value for undeclared variable",
+				Detail:   fmt.Sprintf("A value was given for var.%s with --var, but no variable %q is declared in the configuration.", name, name),
+			})
+		}
+	}
+
+	for _, decl := range order {
+		name := decl.v.Name
+		raw, source, fromOutside := "", "", false
+		if s, ok := cliVars[name]; ok {
+			raw, source, fromOutside = s, "--var "+name, true
+		} else if s := l.getenv(EnvVarPrefix + name); s != "" {
+			raw, source, fromOutside = s, "the environment variable "+EnvVarPrefix+name, true
+		}
+		var val cty.Value
+		switch {
+		case fromOutside:
+			if decl.v.Sensitive {
+				l.secrets = append(l.secrets, raw)
+			}
+			v, d := parseVarValue(raw, decl.ty, decl.v, source)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				val = cty.UnknownVal(decl.ty)
+			} else {
+				val = v
+			}
+		case decl.hasDef:
+			val = decl.def
+		case decl.defExpr != nil:
+			val = cty.UnknownVal(decl.ty) // a bad default, already reported
+		default:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "No value for required variable",
+				Detail:   fmt.Sprintf("The variable %q has no default. Set it with --var %s=VALUE or the environment variable %s%s.", name, name, EnvVarPrefix, name),
+				Subject:  decl.v.DeclRange.Ptr(),
+			})
+			val = cty.UnknownVal(decl.ty)
+		}
+		if val.IsWhollyKnown() {
+			if js, err := ctyjson.Marshal(val, val.Type()); err == nil {
+				l.varText[name] = string(js)
+			}
+		}
+		if decl.v.Sensitive {
+			l.secrets = append(l.secrets, stringLeaves(val)...)
+			val = val.Mark(sensitiveMark{})
+		}
+		l.varVals[name] = val
+	}
+	l.secrets = nonEmpty(l.secrets)
+	return diags
+}
+
+// parseVarValue turns a value given as text into the variable's type: text
+// as is for strings, an HCL expression otherwise.
+func parseVarValue(raw string, ty cty.Type, v *Variable, source string) (cty.Value, hcl.Diagnostics) {
+	if ty == cty.String || ty == cty.DynamicPseudoType {
+		return cty.StringVal(raw), nil
+	}
+	bad := func(why string) hcl.Diagnostics {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for variable",
+			Detail:   fmt.Sprintf("The value of var.%s given by %s is not a valid %s: %s.", v.Name, source, typeexpr.TypeString(ty), why),
+			Subject:  v.DeclRange.Ptr(),
+		}}
+	}
+	expr, d := hclsyntax.ParseExpression([]byte(raw), source, hcl.Pos{Line: 1, Column: 1})
+	if d.HasErrors() {
+		return cty.NilVal, bad("it does not parse as an HCL expression")
+	}
+	val, d := expr.Value(nil)
+	if d.HasErrors() {
+		return cty.NilVal, bad("it must be a constant value")
+	}
+	cv, err := convert.Convert(val, ty)
+	if err != nil {
+		return cty.NilVal, bad(typeErr(err, v.Sensitive))
+	}
+	return cv, nil
+}
+
+// stringLeaves lists every string inside v.
+func stringLeaves(v cty.Value) []string {
+	var out []string
+	_ = cty.Walk(v, func(_ cty.Path, x cty.Value) (bool, error) {
+		if x.IsKnown() && !x.IsNull() && x.Type() == cty.String {
+			ux, _ := x.Unmark()
+			out = append(out, ux.AsString())
+		}
+		return true, nil
+	})
+	return out
+}
+
+func nonEmpty(ss []string) []string {
+	out := ss[:0]
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
