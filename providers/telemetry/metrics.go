@@ -1,0 +1,145 @@
+// Package telemetry is what an operator watches `confsync serve` through:
+// its Prometheus metrics (SCIM requests, store latency, reconciles and the
+// actions they applied, pending changes) and the /healthz, /readyz and
+// /metrics endpoints.
+package telemetry
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/plan/live"
+)
+
+// Metrics are serve's Prometheus metrics, registered on their own registry.
+// The zero value is not usable; call NewMetrics.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	scimRequests *prometheus.CounterVec
+	scimDuration *prometheus.HistogramVec
+	storeLatency *prometheus.HistogramVec
+	storeErrors  *prometheus.CounterVec
+	actions      *prometheus.CounterVec
+	reconciles   *prometheus.CounterVec
+	reconcileDur *prometheus.HistogramVec
+	pending      prometheus.Gauge
+	lastSuccess  prometheus.Gauge
+	lastOutcome  *prometheus.GaugeVec
+}
+
+var _ live.Observer = (*Metrics)(nil)
+
+// NewMetrics creates the metrics and a registry holding them, with the Go
+// runtime and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		scimRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "confsync_scim_requests_total",
+			Help: "SCIM requests answered, by IdP, HTTP method and status code.",
+		}, []string{"idp", "method", "status"}),
+		scimDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "confsync_scim_request_duration_seconds",
+			Help:    "Time to answer a SCIM request, by IdP and HTTP method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"idp", "method"}),
+		storeLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "confsync_store_operation_duration_seconds",
+			Help:    "Time of store operations (SQLite or PostgreSQL), by operation.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"operation"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "confsync_store_errors_total",
+			Help: "Store operations that failed (not-found and conflict answers excluded), by operation.",
+		}, []string{"operation"}),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "confsync_applied_actions_total",
+			Help: "Actions the reconciler applied to Confluence, by action kind and result (ok or error).",
+		}, []string{"action", "result"}),
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "confsync_reconciles_total",
+			Help: "Reconciles run by this replica, by trigger (auto, reconcile) and outcome (applied, partial, refused, error).",
+		}, []string{"trigger", "outcome"}),
+		reconcileDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "confsync_reconcile_duration_seconds",
+			Help:    "Time of a reconcile (plan and apply), by trigger.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600},
+		}, []string{"trigger"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "confsync_pending_changes",
+			Help: "SCIM writes this replica has seen that no successful reconcile has covered yet.",
+		}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "confsync_last_successful_reconcile_timestamp_seconds",
+			Help: "Unix time at which this replica's last successful reconcile finished (0: none yet).",
+		}),
+		lastOutcome: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "confsync_last_reconcile_outcome",
+			Help: "1 for the outcome of this replica's last reconcile per trigger, 0 for the other outcomes.",
+		}, []string{"trigger", "outcome"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.scimRequests, m.scimDuration, m.storeLatency, m.storeErrors, m.actions,
+		m.reconciles, m.reconcileDur, m.pending, m.lastSuccess, m.lastOutcome,
+	)
+	return m
+}
+
+// Registry returns the registry the metrics are on, for /metrics and for
+// registering more collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveSCIM records one answered SCIM request; its signature matches
+// scim.Options.Observe.
+func (m *Metrics) ObserveSCIM(idp, method string, status int, d time.Duration) {
+	m.scimRequests.WithLabelValues(idp, method, strconv.Itoa(status)).Inc()
+	m.scimDuration.WithLabelValues(idp, method).Observe(d.Seconds())
+}
+
+// ObserveStore records one store operation.
+func (m *Metrics) ObserveStore(op string, d time.Duration, failed bool) {
+	m.storeLatency.WithLabelValues(op).Observe(d.Seconds())
+	if failed {
+		m.storeErrors.WithLabelValues(op).Inc()
+	}
+}
+
+// Pending implements live.Observer.
+func (m *Metrics) Pending(n int64) { m.pending.Set(float64(n)) }
+
+var outcomes = []string{live.OutcomeApplied, live.OutcomePartial, live.OutcomeRefused, live.OutcomeError}
+
+// Reconciled implements live.Observer: it counts the reconcile, its actions
+// by kind and result, and sets the last-success time.
+func (m *Metrics) Reconciled(trigger string, run plan.Run, took time.Duration) {
+	m.reconciles.WithLabelValues(trigger, run.Outcome).Inc()
+	m.reconcileDur.WithLabelValues(trigger).Observe(took.Seconds())
+	for _, o := range outcomes {
+		v := 0.0
+		if o == run.Outcome {
+			v = 1
+		}
+		m.lastOutcome.WithLabelValues(trigger, o).Set(v)
+	}
+	for _, a := range run.Actions {
+		result := "ok"
+		if a.Error != "" {
+			result = "error"
+		}
+		m.actions.WithLabelValues(a.Action, result).Inc()
+	}
+	if run.Outcome == live.OutcomeApplied {
+		at := run.Finished
+		if at.IsZero() {
+			at = time.Now()
+		}
+		m.lastSuccess.Set(float64(at.UnixNano()) / 1e9)
+	}
+}
