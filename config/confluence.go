@@ -64,19 +64,19 @@ func (l *loader) decodeConfluence(block *hcl.Block) (*Confluence, hcl.Diagnostic
 	}
 	var hasToken, hasUser, hasPassword bool
 	if attr, ok := a["token"]; ok {
-		s, ok, d := l.secret(attr)
+		s, _, d := l.secret(attr)
 		diags = append(diags, d...)
-		c.Token, hasToken = s, ok
+		c.Token, hasToken = s, true
 	}
 	if attr, ok := a["username"]; ok {
-		s, ok, d := l.str(attr)
+		s, _, d := l.str(attr)
 		diags = append(diags, d...)
-		c.Username, hasUser = s, ok
+		c.Username, hasUser = s, true
 	}
 	if attr, ok := a["password"]; ok {
-		s, ok, d := l.secret(attr)
+		s, _, d := l.secret(attr)
 		diags = append(diags, d...)
-		c.Password, hasPassword = s, ok
+		c.Password, hasPassword = s, true
 	}
 	if attr, ok := a["ca_file"]; ok {
 		p, ok, d := l.path(attr, true)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -57,6 +58,11 @@ func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
 		}
 	}
 	cfg.sources = parser.Files()
+	if diags.HasErrors() {
+		// Report the syntax errors of every file, but decode nothing: a
+		// half-parsed file would only cause misleading follow-on errors.
+		return cfg, diags
+	}
 
 	l := &loader{cfg: cfg, getenv: getenv, envRead: map[string]string{}, filesRead: map[string][]byte{}}
 
@@ -253,6 +259,11 @@ func (l *loader) hash(files []string) string {
 
 // redact removes every sensitive value from the diagnostics' text and keeps
 // redacted copies of the sources for rendering snippets.
+//
+// Values are never formatted into confsync's own messages; this is the
+// safety net for messages that quote an argument, such as a function's.
+// A secret is replaced where it appears quoted; one of at least
+// minRedactLen bytes is replaced wherever it appears.
 func (l *loader) redact(diags hcl.Diagnostics) hcl.Diagnostics {
 	secrets := l.secrets
 	if len(secrets) == 0 {
@@ -260,35 +271,45 @@ func (l *loader) redact(diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	// Longest first, so that a secret containing another is replaced whole.
 	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	for _, d := range diags {
-		for _, s := range secrets {
-			d.Summary = strings.ReplaceAll(d.Summary, s, "(sensitive value)")
-			d.Detail = strings.ReplaceAll(d.Detail, s, "(sensitive value)")
+	var text, src []string // replacer pairs
+	for _, s := range secrets {
+		q := strconv.Quote(s)
+		text = append(text, q, `"(sensitive value)"`)
+		src = append(src, q, `"`+strings.Repeat("*", len(q)-2)+`"`)
+		if len(s) >= minRedactLen {
+			text = append(text, s, "(sensitive value)")
+			// Same length, so that ranges still point at the right bytes.
+			src = append(src, s, strings.Repeat("*", len(s)))
 		}
+	}
+	textR, srcR := strings.NewReplacer(text...), strings.NewReplacer(src...)
+	for _, d := range diags {
+		d.Summary = textR.Replace(d.Summary)
+		d.Detail = textR.Replace(d.Detail)
 		// The text writer would print the values of the variables an
-		// expression refers to; marked ones are skipped, but drop the
+		// expression refers to; it skips marked ones, but drop the
 		// context altogether to be safe.
 		d.EvalContext = nil
 	}
 	redacted := make(map[string]*hcl.File, len(l.cfg.sources))
 	for name, f := range l.cfg.sources {
-		b := f.Bytes
-		for _, s := range secrets {
-			// Same length, so that ranges still point at the right bytes.
-			b = bytes.ReplaceAll(b, []byte(s), bytes.Repeat([]byte("*"), len(s)))
-		}
-		redacted[name] = &hcl.File{Body: f.Body, Bytes: b, Nav: f.Nav}
+		redacted[name] = &hcl.File{Body: f.Body, Bytes: []byte(srcR.Replace(string(f.Bytes))), Nav: f.Nav}
 	}
 	l.cfg.sources = redacted
 	return diags
 }
+
+// minRedactLen is the shortest secret blanked out wherever it appears;
+// shorter ones are blanked out where they appear quoted, since replacing
+// every "t" would leave nothing readable.
+const minRedactLen = 4
 
 // NewDiagnosticWriter returns a writer that renders diagnostics as
 // hcl.NewDiagnosticTextWriter does, with the column added to the position
 // ("on main.hcl:12:3"); width 0 means no wrapping. Sensitive values are
 // blanked out of the snippets.
 func (c *Config) NewDiagnosticWriter(w io.Writer, width uint, color bool) hcl.DiagnosticWriter {
-	return &diagnosticWriter{w: w, files: c.sources, width: width, color: color}
+	return NewDiagnosticWriter(w, c.sources, width, color)
 }
 
 type diagnosticWriter struct {

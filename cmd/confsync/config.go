@@ -62,17 +62,23 @@ func loadConfig(ro *rootOptions, stderr io.Writer) (*config.Config, error) {
 	return cfg, nil
 }
 
-// writeDiagnostics prints diagnostics with their source snippets, in
-// colour and wrapped to the width of a terminal, plain otherwise.
+// writeDiagnostics prints diagnostics with their source snippets.
 func writeDiagnostics(w io.Writer, cfg *config.Config, diags hcl.Diagnostics) error {
-	var width uint
-	color := false
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
-			width = uint(cols)
-		}
-		_, noColor := os.LookupEnv("NO_COLOR")
-		color = !noColor
-	}
+	width, color := diagnosticStyle(w)
 	return cfg.NewDiagnosticWriter(w, width, color).WriteDiagnostics(diags)
+}
+
+// diagnosticStyle says how to render diagnostics on w: wrapped to its width
+// and in colour when it is a terminal and NO_COLOR is not set, plain
+// otherwise.
+func diagnosticStyle(w io.Writer) (width uint, color bool) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+		width = uint(cols)
+	}
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return width, !noColor
 }

@@ -29,6 +29,7 @@ func newRootCmd() *cobra.Command {
 	cmd.AddCommand(
 		newVersionCmd(),
 		newValidateCmd(ro),
+		newFmtCmd(ro),
 	)
 	return cmd
 }

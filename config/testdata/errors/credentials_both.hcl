@@ -1,0 +1,6 @@
+confluence {
+  url      = "https://confluence.example.com"
+  token    = "t" # ERROR: Conflicting Confluence credentials
+  username = "admin"
+  password = "p"
+}

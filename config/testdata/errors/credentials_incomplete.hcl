@@ -1,0 +1,4 @@
+confluence {
+  url      = "https://confluence.example.com"
+  username = "admin" # ERROR: Incomplete Confluence credentials
+}

@@ -1,0 +1,3 @@
+confluence { # ERROR: Missing Confluence credentials
+  url = "https://confluence.example.com"
+}

@@ -1,0 +1,7 @@
+idp "entra" {
+  scim {}
+}
+
+idp "entra" { # ERROR: Duplicate idp name
+  scim {}
+}

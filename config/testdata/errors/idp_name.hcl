@@ -1,0 +1,3 @@
+idp "Entra ID" { # ERROR: Invalid idp name
+  scim {}
+}

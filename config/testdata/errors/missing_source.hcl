@@ -1,0 +1,3 @@
+idp "entra" { # ERROR: Missing source block
+  priority = 1
+}

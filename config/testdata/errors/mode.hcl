@@ -1,0 +1,6 @@
+idp "entra" {
+  scim {}
+  groups {
+    mode = "automatic" # ERROR: Invalid group mode
+  }
+}

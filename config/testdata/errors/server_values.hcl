@@ -1,0 +1,7 @@
+server {
+  listen             = "localhost"  # ERROR: Invalid listen address
+  debounce           = "2 seconds"  # ERROR: Invalid duration
+  reconcile_interval = "10s"        # ERROR: Reconcile interval too short
+  max_body_bytes     = 10           # ERROR: Value out of range
+  auto_apply         = "sometimes"  # ERROR: Incorrect attribute value type
+}

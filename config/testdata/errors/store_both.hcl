@@ -1,0 +1,4 @@
+store {
+  sqlite   = "confsync.db"
+  postgres = "postgres://confsync@db/confsync" # ERROR: Conflicting store settings
+}

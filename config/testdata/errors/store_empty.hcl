@@ -1,0 +1,2 @@
+store { # ERROR: Empty store block
+}

@@ -1,0 +1,4 @@
+confluence {
+  url   = "ftp://confluence.example.com" # ERROR: Invalid Confluence URL
+  token = "t"
+}
