@@ -358,7 +358,7 @@ func (d *diff) planUser(u *desiredUser) {
 			d.userChanges = append(d.userChanges, Change{Action: ActionAdopt, Kind: KindUser, User: name, IDP: u.IDP, SourceID: u.SourceID,
 				PreviousUsername: previous, StateOnly: true, After: d.recordedValues(a, m, u), Reason: reason})
 		}
-		if u.idp.Users.Update {
+		if u.idp.Users.Update && (u.Active || !u.idp.Users.Delete) {
 			d.planUpdate(u, a, m, after)
 		}
 		switch {
@@ -457,6 +457,9 @@ func (d *diff) planMemberships(u *desiredUser, isNew bool) {
 	if d.leaving[u.Username] {
 		return
 	}
+	if !isNew {
+		d.keepDefaultNew(u)
+	}
 	for _, g := range d.mappers[u.IDP].MapUserGroups(u.sourceGroups, isNew) {
 		if d.protectedGroups[g.Name] || !d.usableGroup(g.Name, u.IDP) {
 			continue
@@ -474,6 +477,18 @@ func (d *diff) planMemberships(u *desiredUser, isNew bool) {
 		case !in:
 			d.memberAdds = append(d.memberAdds, Change{Action: ActionAdd, Kind: KindMembership, User: u.Username, Group: g.Name, IDP: u.IDP,
 				Reason: addReason(g, u.IDP)})
+		}
+	}
+}
+
+// keepDefaultNew marks the default_groups_new memberships of an existing
+// user as wanted: they were added at creation and must not be removed
+// because the user is no longer new.
+func (d *diff) keepDefaultNew(u *desiredUser) {
+	for _, n := range u.idp.Groups.DefaultGroupsNew {
+		k := memberKey{u.Username, strings.ToLower(n)}
+		if _, ok := d.wanted[k]; !ok {
+			d.wanted[k] = u.IDP
 		}
 	}
 }
