@@ -1,0 +1,100 @@
+package views
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/confsync/confsync/plan"
+)
+
+// JSONFormatVersion is the version of the JSON plan form. Scripts depend
+// on it: fields are only added within a major version.
+const JSONFormatVersion = "1.0"
+
+// JSONPlan is the JSON form of a plan.
+type JSONPlan struct {
+	FormatVersion      string            `json:"format_version"`
+	Created            time.Time         `json:"created"`
+	ConfigHash         string            `json:"config_hash"`
+	DesiredFingerprint string            `json:"desired_fingerprint"`
+	ActualFingerprint  string            `json:"actual_fingerprint"`
+	IDPs               []string          `json:"idps"`
+	SkippedIDPs        []plan.SkippedIDP `json:"skipped_idps"`
+	Summary            JSONSummary       `json:"summary"`
+	// SummaryLine is the human summary, for chat notifications.
+	SummaryLine string        `json:"summary_line"`
+	Changes     []JSONChange  `json:"changes"`
+	Notices     []plan.Notice `json:"notices"`
+}
+
+// JSONSummary counts the changes.
+type JSONSummary struct {
+	Users       map[string]int `json:"users"`
+	Groups      map[string]int `json:"groups"`
+	Memberships map[string]int `json:"memberships"`
+}
+
+// JSONChange is one change. Actions is a list (of one action today) so
+// that a combined change can be expressed later without a new version.
+type JSONChange struct {
+	Object     string                 `json:"object"`
+	Kind       string                 `json:"kind"`
+	User       string                 `json:"user,omitempty"`
+	Group      string                 `json:"group,omitempty"`
+	Actions    []string               `json:"actions"`
+	Before     *plan.UserValues       `json:"before"`
+	After      *plan.UserValues       `json:"after"`
+	Attributes []plan.AttributeChange `json:"attributes,omitempty"`
+	Reason     string                 `json:"reason"`
+	IDP        string                 `json:"idp"`
+	SourceID   string                 `json:"source_id,omitempty"`
+	// StateOnly is true when the change writes confsync's state only.
+	StateOnly bool `json:"state_only"`
+}
+
+// ToJSON converts a plan to its JSON form.
+func ToJSON(p *plan.Plan) *JSONPlan {
+	s := p.Summary()
+	j := &JSONPlan{
+		FormatVersion:      JSONFormatVersion,
+		Created:            p.Created,
+		ConfigHash:         p.ConfigHash,
+		DesiredFingerprint: p.DesiredFingerprint,
+		ActualFingerprint:  p.ActualFingerprint,
+		IDPs:               nonNil(p.IDPs),
+		SkippedIDPs:        nonNil(p.Skipped),
+		Summary: JSONSummary{
+			Users: map[string]int{"create": s.UsersCreate, "update": s.UsersUpdate, "adopt": s.UsersAdopt,
+				"enable": s.UsersEnable, "disable": s.UsersDisable, "delete": s.UsersDelete},
+			Groups:      map[string]int{"create": s.GroupsCreate, "adopt": s.GroupsAdopt, "delete": s.GroupsDelete},
+			Memberships: map[string]int{"add": s.MembershipsAdd, "remove": s.MembershipsRemove, "adopt": s.MembershipsAdopt},
+		},
+		SummaryLine: SummaryLine(p),
+		Changes:     make([]JSONChange, 0, len(p.Changes)),
+		Notices:     nonNil(p.Notices),
+	}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		j.Changes = append(j.Changes, JSONChange{
+			Object: c.Object(), Kind: c.Kind.String(), User: c.User, Group: c.Group,
+			Actions: []string{c.Action.String()}, Before: c.Before, After: c.After, Attributes: c.Attributes,
+			Reason: c.Reason, IDP: c.IDP, SourceID: c.SourceID, StateOnly: c.StateOnly,
+		})
+	}
+	return j
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// JSON writes the plan's JSON form, indented.
+func JSON(w io.Writer, p *plan.Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(ToJSON(p))
+}

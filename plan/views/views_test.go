@@ -1,0 +1,183 @@
+package views
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/confsync/confsync/plan"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if d := cmp.Diff(string(want), string(got)); d != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, d)
+	}
+}
+
+func samplePlan() *plan.Plan {
+	return &plan.Plan{
+		Created:            time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+		IDPs:               []string{"entra"},
+		Skipped:            []plan.SkippedIDP{{IDP: "ad", Reason: "its source failed: ldap: connection refused"}},
+		ConfigHash:         "c0ffee",
+		DesiredFingerprint: "d1",
+		ActualFingerprint:  "a1",
+		Notices: []plan.Notice{
+			{Severity: plan.SeverityWarning, Kind: plan.NoticeSource, IDP: "ad", Subject: "idp ad", Summary: "left out of this plan: its source failed: ldap: connection refused",
+				Detail: "No change is planned for the users, groups and memberships of this IdP, and nobody it manages is deprovisioned."},
+			{Severity: plan.SeverityWarning, Kind: plan.NoticeMapping, IDP: "entra", Subject: "idp user John Smith", Summary: `idp "entra" user John Smith (id 7): username "john smith": contains whitespace`},
+			{Severity: plan.SeverityInfo, Kind: plan.NoticeProtected, IDP: "entra", Subject: "user admin", Summary: "is protected: idp \"entra\" has a user with this name (id 9), but confsync leaves the account alone"},
+		},
+		Changes: []plan.Change{
+			{Action: plan.ActionCreate, Kind: plan.KindGroup, Group: "devs", IDP: "entra", Reason: `idp "entra" maps group "Devs" onto it and Confluence lacks it`},
+			{Action: plan.ActionAdopt, Kind: plan.KindGroup, Group: "confluence-users", IDP: "entra", StateOnly: true, Reason: "an existing Confluence group matches a group idp \"entra\" maps onto; confsync starts managing it"},
+			{Action: plan.ActionCreate, Kind: plan.KindUser, User: "alice", IDP: "entra", SourceID: "1", Reason: `active in idp "entra" and not in Confluence`,
+				After: &plan.UserValues{DisplayName: "Alice Liddell", Email: "alice@example.com", Active: true, Custom: map[string]string{"department": "R&D"}}},
+			{Action: plan.ActionUpdate, Kind: plan.KindUser, User: "bob", IDP: "entra", SourceID: "2", Reason: `attributes differ from idp "entra"`,
+				Before: &plan.UserValues{DisplayName: "Bob", Email: "bob@example.com", Active: true},
+				After:  &plan.UserValues{DisplayName: "Robert Tables, Head of Database Administration and Sanitisation", Email: "bob@example.com", Active: true, Custom: map[string]string{"department": "Sales"}},
+				Attributes: []plan.AttributeChange{
+					{Name: "display_name", Before: "Robert Tables, Head of Database Administration", After: "Robert Tables, Head of Database Administration and Sanitisation"},
+					{Name: "custom.department", Before: "", After: "Sales", StateOnly: true},
+				}},
+			{Action: plan.ActionUpdate, Kind: plan.KindUser, User: "dan", IDP: "entra", SourceID: "4", Reason: `attributes differ from idp "entra"`,
+				Before:     &plan.UserValues{DisplayName: "Dan", Active: true},
+				After:      &plan.UserValues{DisplayName: "Dan", Email: "dan@example.com", Active: true},
+				Attributes: []plan.AttributeChange{{Name: "email", Before: "", After: "dan@example.com"}}},
+			{Action: plan.ActionAdopt, Kind: plan.KindUser, User: "erin.new", PreviousUsername: "erin", IDP: "entra", SourceID: "5", StateOnly: true, Reason: `renamed in Confluence from "erin", as the IdP renamed it; confsync's ownership follows`,
+				After: &plan.UserValues{DisplayName: "Erin", Email: "erin@example.com", Active: true}},
+			{Action: plan.ActionEnable, Kind: plan.KindUser, User: "fay", IDP: "entra", SourceID: "6", Reason: `active in idp "entra", disabled in Confluence`},
+			{Action: plan.ActionAdd, Kind: plan.KindMembership, User: "alice", Group: "devs", IDP: "entra", Reason: `member of "Devs" in idp "entra"`, DependsOn: []int{0, 2}},
+			{Action: plan.ActionAdopt, Kind: plan.KindMembership, User: "bob", Group: "devs", IDP: "entra", StateOnly: true, Reason: "already in Confluence; confsync starts managing it"},
+			{Action: plan.ActionRemove, Kind: plan.KindMembership, User: "zoe", Group: "devs", IDP: "entra", Reason: `no longer a member in idp "entra"`},
+			{Action: plan.ActionDisable, Kind: plan.KindUser, User: "carol", IDP: "entra", SourceID: "3", Reason: `gone from a complete read of idp "entra"`,
+				Before: &plan.UserValues{DisplayName: "Carol", Email: "carol@example.com", Active: true}, After: &plan.UserValues{DisplayName: "Carol", Email: "carol@example.com"}},
+			{Action: plan.ActionDelete, Kind: plan.KindUser, User: "mallory", IDP: "entra", SourceID: "8", Reason: `deactivated in idp "entra"; users.delete = true`},
+			{Action: plan.ActionDelete, Kind: plan.KindGroup, Group: "old-team", IDP: "entra", Reason: "created by confsync and no IdP maps onto it any more"},
+		},
+	}
+}
+
+func bigPlan() *plan.Plan {
+	p := &plan.Plan{Created: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), IDPs: []string{"entra"}}
+	for g := range 3 {
+		for u := range 1500 {
+			p.Changes = append(p.Changes, plan.Change{Action: plan.ActionAdd, Kind: plan.KindMembership, User: fmt.Sprintf("user%04d", u), Group: fmt.Sprintf("group-%d", g), IDP: "entra"})
+		}
+	}
+	p.Changes = append(p.Changes, plan.Change{Action: plan.ActionRemove, Kind: plan.KindMembership, User: "zed", Group: "small", IDP: "entra"})
+	return p
+}
+
+func TestHumanGolden(t *testing.T) {
+	tests := []struct {
+		name  string
+		plan  *plan.Plan
+		color bool
+	}{
+		{"plan", samplePlan(), false},
+		{"plan-color", samplePlan(), true},
+		{"empty", &plan.Plan{}, false},
+		{"big-memberships", bigPlan(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Human(&b, tt.plan, HumanOptions{Color: tt.color}); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "human-"+tt.name, b.Bytes())
+		})
+	}
+}
+
+func TestJSONGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "json-plan", b.Bytes())
+	var back map[string]any
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back["format_version"] != "1.0" {
+		t.Errorf("format_version = %v", back["format_version"])
+	}
+	// The big plan's JSON lists every membership, which the human form
+	// only counts.
+	b.Reset()
+	if err := JSON(&b, bigPlan()); err != nil {
+		t.Fatal(err)
+	}
+	var big JSONPlan
+	if err := json.Unmarshal(b.Bytes(), &big); err != nil {
+		t.Fatal(err)
+	}
+	if len(big.Changes) != 4501 || big.Summary.Memberships["add"] != 4500 {
+		t.Errorf("big JSON: %d changes, summary %v", len(big.Changes), big.Summary)
+	}
+}
+
+func TestSummaryLine(t *testing.T) {
+	p := &plan.Plan{}
+	add := func(n int, a plan.Action, k plan.Kind) {
+		for range n {
+			p.Changes = append(p.Changes, plan.Change{Action: a, Kind: k})
+		}
+	}
+	add(3, plan.ActionCreate, plan.KindUser)
+	add(2, plan.ActionUpdate, plan.KindUser)
+	add(1, plan.ActionDisable, plan.KindUser)
+	add(40, plan.ActionAdd, plan.KindMembership)
+	add(2, plan.ActionRemove, plan.KindMembership)
+	want := "Plan: 3 users to create, 2 to update, 1 to disable; 40 memberships to add, 2 to remove."
+	if got := SummaryLine(p); got != want {
+		t.Errorf("SummaryLine = %q, want %q", got, want)
+	}
+	if got := SummaryLine(&plan.Plan{}); got != "No changes. Confluence matches the desired state." {
+		t.Errorf("empty: %q", got)
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	var b bytes.Buffer
+	pr := NewProgress(&b, false, false)
+	pr.ApplyStarted(2)
+	pr.ActionDone(&plan.Change{Action: plan.ActionCreate, Kind: plan.KindUser, User: "a"}, nil)
+	pr.ActionDone(&plan.Change{Action: plan.ActionAdd, Kind: plan.KindMembership, User: "a", Group: "g"}, fmt.Errorf("boom"))
+	want := "+ create user a: done\n+ add membership a -> g: failed: boom\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	pr = NewProgress(&b, true, false)
+	now := time.Unix(0, 0)
+	pr.now = func() time.Time { return now }
+	pr.ApplyStarted(4)
+	now = now.Add(2 * time.Second)
+	pr.ActionDone(&plan.Change{Action: plan.ActionCreate, Kind: plan.KindUser, User: "a"}, nil)
+	if !bytes.Contains(b.Bytes(), []byte("1/4  0.5/s  ETA 6s")) {
+		t.Errorf("bar = %q", b.String())
+	}
+}
