@@ -1,0 +1,60 @@
+package report
+
+import (
+	"time"
+
+	"github.com/confsync/confsync/plan"
+)
+
+// History is the audit log as `confsync history --json` prints it.
+type History struct {
+	FormatVersion string `json:"format_version"`
+	Runs          []Run  `json:"runs"` // newest first
+}
+
+// Run is one apply of the audit log.
+type Run struct {
+	ID       string    `json:"id"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Trigger  string    `json:"trigger"`
+	// Outcome is applied, partial, refused or error.
+	Outcome string `json:"outcome"`
+	Message string `json:"message"`
+	// Applied and Failed count the actions by result.
+	Applied int         `json:"applied"`
+	Failed  int         `json:"failed"`
+	Actions []RunAction `json:"actions"`
+}
+
+// RunAction is one action of a run and its result.
+type RunAction struct {
+	Action string `json:"action"`
+	Object string `json:"object"`
+	IDP    string `json:"idp,omitempty"`
+	// Error is empty on success.
+	Error string `json:"error,omitempty"`
+}
+
+// NewHistory converts the audit log's runs, newest first.
+func NewHistory(runs []plan.Run) *History {
+	h := &History{FormatVersion: FormatVersion, Runs: make([]Run, 0, len(runs))}
+	for _, r := range runs {
+		h.Runs = append(h.Runs, fromRun(r))
+	}
+	return h
+}
+
+func fromRun(r plan.Run) Run {
+	out := Run{ID: r.ID, Started: r.Started.UTC(), Finished: r.Finished.UTC(), Trigger: r.Trigger,
+		Outcome: r.Outcome, Message: r.Message, Actions: make([]RunAction, 0, len(r.Actions))}
+	for _, a := range r.Actions {
+		out.Actions = append(out.Actions, RunAction{Action: a.Action, Object: a.Object, IDP: a.IDP, Error: a.Error})
+		if a.Error == "" {
+			out.Applied++
+		} else {
+			out.Failed++
+		}
+	}
+	return out
+}

@@ -1,0 +1,173 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/confsync/confsync/plan"
+)
+
+// WriteJSON writes v (a *Status, *History or *ServeStatus) as indented
+// JSON.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// WriteStatus renders s for people.
+func WriteStatus(w io.Writer, s *Status) error {
+	ew := &errWriter{w: w}
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IDP\tKIND\tUSERS\tGROUPS\tREVISION\tLAST READ")
+	for _, p := range s.IdPs {
+		users, groups, rev := "-", "-", "-"
+		if p.Users != nil {
+			users = fmt.Sprint(*p.Users)
+		}
+		if p.Groups != nil {
+			groups = fmt.Sprint(*p.Groups)
+		}
+		if p.Revision != nil {
+			rev = fmt.Sprint(*p.Revision)
+		}
+		read := "never"
+		if p.LastRead != nil {
+			read = fmt.Sprintf("%d users, %d groups at %s", p.LastRead.Users, p.LastRead.Groups, stamp(p.LastRead.At))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, users, groups, rev, read)
+	}
+	if len(s.IdPs) == 0 {
+		fmt.Fprintln(tw, "(no idp blocks in the configuration)")
+	}
+	tw.Flush()
+
+	fmt.Fprintln(ew)
+	if s.Lock == nil {
+		fmt.Fprintln(ew, "Apply lock: free")
+	} else {
+		fmt.Fprintf(ew, "Apply lock: held by %s until %s\n", s.Lock.Holder, stamp(s.Lock.Expires))
+	}
+
+	fmt.Fprintln(ew)
+	fmt.Fprintln(ew, "Last runs:")
+	if len(s.LastRuns) == 0 {
+		fmt.Fprintln(ew, "  none yet")
+	}
+	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	for _, tr := range s.LastRuns {
+		r := tr.Run
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", tr.Trigger, stamp(r.Finished), r.Outcome, oneLine(r.Message))
+	}
+	tw.Flush()
+
+	if s.Serve != nil {
+		fmt.Fprintln(ew)
+		writeServe(ew, s.Serve)
+	}
+	return ew.err
+}
+
+func writeServe(w io.Writer, s *ServeStatus) {
+	fmt.Fprintf(w, "Serve at %s:\n", s.URL)
+	if !s.AutoApply {
+		fmt.Fprintln(w, "  auto_apply is off: this replica does not reconcile")
+		return
+	}
+	fmt.Fprintf(w, "  lock holder name: %s\n", s.Holder)
+	state := "idle"
+	if s.Applying {
+		state = "applying"
+	}
+	fmt.Fprintf(w, "  state: %s\n", state)
+	last := "never"
+	if s.LastSuccess != nil {
+		last = stamp(*s.LastSuccess)
+	}
+	fmt.Fprintf(w, "  last successful reconcile: %s\n", last)
+	idps := make([]string, 0, len(s.Pending))
+	for idp := range s.Pending {
+		idps = append(idps, idp)
+	}
+	sort.Strings(idps)
+	var parts []string
+	for _, idp := range idps {
+		parts = append(parts, fmt.Sprintf("%s %d", idp, s.Pending[idp]))
+	}
+	if len(parts) == 0 {
+		parts = []string{"none"}
+	}
+	fmt.Fprintf(w, "  pending changes: %s\n", strings.Join(parts, ", "))
+	if s.Waiting != "" {
+		fmt.Fprintf(w, "  waiting: %s\n", s.Waiting)
+	}
+	for _, r := range s.LastRuns {
+		fmt.Fprintf(w, "  last %s: %s %s (%d actions, %d failed) %s\n", r.Trigger, stamp(r.Finished), r.Outcome, r.Actions, r.Failed, oneLine(r.Message))
+	}
+}
+
+// WriteHistory renders the audit log for people, newest run first, each
+// with its actions.
+func WriteHistory(w io.Writer, h *History) error {
+	ew := &errWriter{w: w}
+	if len(h.Runs) == 0 {
+		fmt.Fprintln(ew, "No applies recorded yet.")
+		return ew.err
+	}
+	for i, r := range h.Runs {
+		if i > 0 {
+			fmt.Fprintln(ew)
+		}
+		fmt.Fprintf(ew, "%s  %s  %s  %s\n", stamp(r.Started), r.Trigger, r.Outcome, oneLine(r.Message))
+		fmt.Fprintf(ew, "  run %s, %s; %d applied, %d failed\n", r.ID, r.Finished.Sub(r.Started).Round(time.Millisecond), r.Applied, r.Failed)
+		for _, a := range r.Actions {
+			mark := ' '
+			var act plan.Action
+			if act.UnmarshalText([]byte(a.Action)) == nil {
+				mark = act.Symbol()
+			}
+			line := fmt.Sprintf("  %c %s %s", mark, a.Action, a.Object)
+			if a.IDP != "" {
+				line += " (" + a.IDP + ")"
+			}
+			if a.Error != "" {
+				line += ": FAILED: " + oneLine(a.Error)
+			}
+			fmt.Fprintln(ew, line)
+		}
+	}
+	return ew.err
+}
+
+// oneLine keeps a message on one line of the table.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// errWriter remembers the first write error, so that rendering code can
+// write freely and check once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

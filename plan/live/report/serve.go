@@ -1,0 +1,108 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/confsync/confsync/plan/live"
+)
+
+// ServeStatus is the live state of one serve replica, as its /status
+// endpoint reports it.
+type ServeStatus struct {
+	FormatVersion string `json:"format_version"`
+	// URL is where it was asked (filled in by Fetch).
+	URL string `json:"url,omitempty"`
+	// AutoApply says whether the replica reconciles at all.
+	AutoApply bool `json:"auto_apply"`
+	// Holder is the name the replica uses in the apply lock.
+	Holder   string `json:"holder,omitempty"`
+	Applying bool   `json:"applying"`
+	// Pending counts per IdP the SCIM writes the replica has seen that no
+	// successful reconcile has covered yet.
+	Pending     map[string]int64 `json:"pending"`
+	LastSuccess *time.Time       `json:"last_success"`
+	// Waiting says why a due reconcile has not started, "" when none waits.
+	Waiting string `json:"waiting,omitempty"`
+	// LastRuns is the replica's last reconcile per trigger.
+	LastRuns []ServeRun `json:"last_runs"`
+}
+
+// ServeRun is a replica's last reconcile of one trigger.
+type ServeRun struct {
+	Trigger  string    `json:"trigger"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Outcome  string    `json:"outcome"`
+	Message  string    `json:"message"`
+	Actions  int       `json:"actions"`
+	Failed   int       `json:"failed"`
+}
+
+// NewServeStatus converts a reconciler's status; r nil means auto_apply is
+// off.
+func NewServeStatus(r *live.Reconciler) *ServeStatus {
+	s := &ServeStatus{FormatVersion: FormatVersion, Pending: map[string]int64{}, LastRuns: []ServeRun{}}
+	if r == nil {
+		return s
+	}
+	st := r.Status()
+	s.AutoApply = true
+	s.Holder, s.Applying, s.Waiting = st.Holder, st.Applying, st.Waiting
+	s.Pending = st.Pending
+	if !st.LastSuccess.IsZero() {
+		t := st.LastSuccess.UTC()
+		s.LastSuccess = &t
+	}
+	for trig, rs := range st.Last {
+		s.LastRuns = append(s.LastRuns, ServeRun{Trigger: trig, Started: rs.Started.UTC(), Finished: rs.Finished.UTC(),
+			Outcome: rs.Outcome, Message: rs.Message, Actions: rs.Actions, Failed: rs.Failed})
+	}
+	sort.Slice(s.LastRuns, func(i, j int) bool { return triggerRank(s.LastRuns[i].Trigger) < triggerRank(s.LastRuns[j].Trigger) })
+	return s
+}
+
+// StatusHandler serves a replica's live state as JSON (GET /status). It
+// holds no identities or secrets.
+func StatusHandler(r *live.Reconciler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(NewServeStatus(r))
+	})
+}
+
+// Fetch asks the serve replica at baseURL for its live state.
+func Fetch(ctx context.Context, client *http.Client, baseURL string) (*ServeStatus, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/status", nil)
+	if err != nil {
+		return nil, fmt.Errorf("ask serve: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("ask serve at %s: %w", baseURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("ask serve at %s: %s", baseURL, resp.Status)
+	}
+	var s ServeStatus
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s); err != nil {
+		return nil, fmt.Errorf("ask serve at %s: bad answer: %w", baseURL, err)
+	}
+	if s.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("ask serve at %s: status format %q, this confsync reads %q", baseURL, s.FormatVersion, FormatVersion)
+	}
+	s.URL = baseURL
+	if s.Pending == nil {
+		s.Pending = map[string]int64{}
+	}
+	return &s, nil
+}

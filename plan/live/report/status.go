@@ -1,0 +1,141 @@
+// Package report builds what `confsync status` and `confsync history` show
+// an operator: the state of each IdP, the apply lock, the last run of each
+// trigger and the audit log, read from the store, plus the live state of a
+// running serve replica when one is asked. It renders them as text for
+// people and as versioned JSON for scripts.
+package report
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/confsync/confsync/config"
+	"github.com/confsync/confsync/plan"
+)
+
+// FormatVersion is the version of the JSON documents of this package;
+// scripts depend on them.
+const FormatVersion = "1"
+
+// Reader is what status reads from the store.
+type Reader interface {
+	CountUsers(ctx context.Context, idp string) (int, error)
+	CountGroups(ctx context.Context, idp string) (int, error)
+	Revision(ctx context.Context, idp string) (int64, error)
+	LastRead(ctx context.Context, idp string) (plan.SourceCounts, bool, error)
+	Lock(ctx context.Context) (*plan.LockInfo, error)
+	Runs(ctx context.Context, limit int) ([]plan.Run, error)
+}
+
+// Triggers lists the run triggers status reports, in display order.
+var Triggers = []string{"auto", "reconcile", "cli"}
+
+// runScan bounds how far back status looks for each trigger's last run.
+const runScan = 500
+
+// Status is the state of a confsync installation.
+type Status struct {
+	FormatVersion string      `json:"format_version"`
+	Generated     time.Time   `json:"generated"`
+	IdPs          []IDPStatus `json:"idps"`
+	// Lock is the apply lock, nil when free.
+	Lock *LockStatus `json:"lock"`
+	// LastRuns holds the last run of each trigger that has one.
+	LastRuns []TriggerRun `json:"last_runs"`
+	// Serve is the live state of a serve replica, when one was asked.
+	Serve *ServeStatus `json:"serve,omitempty"`
+}
+
+// IDPStatus is one IdP's state.
+type IDPStatus struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Users and Groups are what SCIM pushed into the store (SCIM IdPs only).
+	Users  *int `json:"users,omitempty"`
+	Groups *int `json:"groups,omitempty"`
+	// Revision grows with every SCIM write (SCIM IdPs only).
+	Revision *int64 `json:"revision,omitempty"`
+	// LastRead is the last successful read that reached Confluence (the
+	// source-health guard's reference), nil when none.
+	LastRead *ReadStatus `json:"last_read"`
+}
+
+// ReadStatus is the size of one read.
+type ReadStatus struct {
+	Users  int       `json:"users"`
+	Groups int       `json:"groups"`
+	At     time.Time `json:"at"`
+}
+
+// LockStatus is the held apply lock.
+type LockStatus struct {
+	Holder  string    `json:"holder"`
+	Expires time.Time `json:"expires"`
+}
+
+// TriggerRun is the last run of one trigger.
+type TriggerRun struct {
+	Trigger string `json:"trigger"`
+	Run     Run    `json:"run"`
+}
+
+// Collect reads the status of every IdP of cfg from r.
+func Collect(ctx context.Context, cfg *config.Config, r Reader, now time.Time) (*Status, error) {
+	st := &Status{FormatVersion: FormatVersion, Generated: now.UTC(), IdPs: []IDPStatus{}, LastRuns: []TriggerRun{}}
+	for _, idp := range cfg.IDPs {
+		is := IDPStatus{Name: idp.Name, Kind: idp.Kind()}
+		if idp.Kind() == "scim" {
+			u, err := r.CountUsers(ctx, idp.Name)
+			if err != nil {
+				return nil, fmt.Errorf("count the users of idp %q: %w", idp.Name, err)
+			}
+			g, err := r.CountGroups(ctx, idp.Name)
+			if err != nil {
+				return nil, fmt.Errorf("count the groups of idp %q: %w", idp.Name, err)
+			}
+			rev, err := r.Revision(ctx, idp.Name)
+			if err != nil {
+				return nil, fmt.Errorf("read the revision of idp %q: %w", idp.Name, err)
+			}
+			is.Users, is.Groups, is.Revision = &u, &g, &rev
+		}
+		c, ok, err := r.LastRead(ctx, idp.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read the last read of idp %q: %w", idp.Name, err)
+		}
+		if ok {
+			is.LastRead = &ReadStatus{Users: c.Users, Groups: c.Groups, At: c.At.UTC()}
+		}
+		st.IdPs = append(st.IdPs, is)
+	}
+	l, err := r.Lock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the apply lock: %w", err)
+	}
+	if l != nil && l.Expires.After(now) {
+		st.Lock = &LockStatus{Holder: l.Holder, Expires: l.Expires.UTC()}
+	}
+	runs, err := r.Runs(ctx, runScan)
+	if err != nil {
+		return nil, fmt.Errorf("read the audit log: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, run := range runs { // newest first
+		if seen[run.Trigger] {
+			continue
+		}
+		seen[run.Trigger] = true
+		st.LastRuns = append(st.LastRuns, TriggerRun{Trigger: run.Trigger, Run: fromRun(run)})
+	}
+	slices.SortStableFunc(st.LastRuns, func(a, b TriggerRun) int { return triggerRank(a.Trigger) - triggerRank(b.Trigger) })
+	return st, nil
+}
+
+func triggerRank(t string) int {
+	if i := slices.Index(Triggers, t); i >= 0 {
+		return i
+	}
+	return len(Triggers)
+}
