@@ -29,9 +29,11 @@ type fakeReader struct {
 	revs          map[string]int64
 }
 
-func (f *fakeReader) CountUsers(_ context.Context, idp string) (int, error)  { return f.users[idp], nil }
-func (f *fakeReader) CountGroups(_ context.Context, idp string) (int, error) { return f.groups[idp], nil }
-func (f *fakeReader) Revision(_ context.Context, idp string) (int64, error)  { return f.revs[idp], nil }
+func (f *fakeReader) CountUsers(_ context.Context, idp string) (int, error) { return f.users[idp], nil }
+func (f *fakeReader) CountGroups(_ context.Context, idp string) (int, error) {
+	return f.groups[idp], nil
+}
+func (f *fakeReader) Revision(_ context.Context, idp string) (int64, error) { return f.revs[idp], nil }
 
 var t0 = time.Date(2026, 11, 26, 18, 0, 0, 0, time.UTC)
 
