@@ -86,7 +86,9 @@ type Stats struct {
 	// including those answered by a fault or the rate limiter.
 	Requests map[string]int
 	// Status counts answers by route and status, e.g.
-	// "POST /rest/api/admin/user 409".
+	// "POST /rest/api/admin/user 409". A request that took effect but
+	// whose answer was replaced by an injected fault is also counted as
+	// e.g. "POST /rest/api/admin/user 201 (answer lost)".
 	Status map[string]int
 	// Throttled counts 429 answers; Faults counts injected 5xx answers.
 	Throttled int
@@ -223,26 +225,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "" && s.opts.RateLimit > 0 {
 		if !s.takeToken(rec) {
 			writeError(rec, http.StatusTooManyRequests, "Rate limit exceeded")
-			s.countStatus(key, rec.status)
+			s.countStatus(key, max(rec.status, http.StatusOK))
 			return
 		}
 	}
 	fault, after := s.drawFault()
 	if fault && !after {
 		s.writeFault(rec)
-		s.countStatus(key, rec.status)
+		s.countStatus(key, max(rec.status, http.StatusOK))
 		return
 	}
 	if authErr != nil {
 		writeError(rec, http.StatusUnauthorized, authErr.Error())
 	} else if fault {
 		// The request takes effect but its answer is lost.
-		s.handle(discardWriter{h: http.Header{}}, r, rt, c)
+		lost := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}}
+		s.handle(lost, r, rt, c)
+		s.countStatus(key+" "+strconv.Itoa(max(lost.status, http.StatusOK))+" (answer lost)", 0)
 		s.writeFault(rec)
 	} else {
 		s.handle(rec, r, rt, c)
 	}
-	s.countStatus(key, rec.status)
+	s.countStatus(key, max(rec.status, http.StatusOK))
 	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status)
 }
 
@@ -578,11 +582,11 @@ func (s *Server) count(key string) {
 }
 
 func (s *Server) countStatus(key string, status int) {
-	if status == 0 {
-		status = http.StatusOK
+	if status != 0 {
+		key = fmt.Sprintf("%s %d", key, status)
 	}
 	s.faultMu.Lock()
-	s.stats.Status[fmt.Sprintf("%s %d", key, status)]++
+	s.stats.Status[key]++
 	s.faultMu.Unlock()
 }
 
