@@ -30,6 +30,7 @@ type Metrics struct {
 	pending      prometheus.Gauge
 	lastSuccess  prometheus.Gauge
 	lastOutcome  *prometheus.GaugeVec
+	leftOut      *prometheus.GaugeVec
 }
 
 var _ live.Observer = (*Metrics)(nil)
@@ -82,12 +83,16 @@ func NewMetrics() *Metrics {
 			Name: "confsync_last_reconcile_outcome",
 			Help: "1 for the outcome of this replica's last reconcile per trigger, 0 for the other outcomes.",
 		}, []string{"trigger", "outcome"}),
+		leftOut: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "confsync_idp_left_out",
+			Help: "1 when the source-health guard left the IdP out of this replica's last plan (its source returned far fewer objects than its last good read), else 0.",
+		}, []string{"idp"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.scimRequests, m.scimDuration, m.storeLatency, m.storeErrors, m.actions,
-		m.reconciles, m.reconcileDur, m.pending, m.lastSuccess, m.lastOutcome,
+		m.reconciles, m.reconcileDur, m.pending, m.lastSuccess, m.lastOutcome, m.leftOut,
 	)
 	return m
 }
@@ -141,5 +146,16 @@ func (m *Metrics) Reconciled(trigger string, run plan.Run, took time.Duration) {
 			at = time.Now()
 		}
 		m.lastSuccess.Set(float64(at.UnixNano()) / 1e9)
+	}
+}
+
+// ObservePlan records which IdPs the source-health guard left out of a
+// computed plan; it fits live.Engine.OnPlan.
+func (m *Metrics) ObservePlan(p *plan.Plan) {
+	for _, idp := range p.IDPs {
+		m.leftOut.WithLabelValues(idp).Set(0)
+	}
+	for _, s := range p.Skipped {
+		m.leftOut.WithLabelValues(s.IDP).Set(1)
 	}
 }

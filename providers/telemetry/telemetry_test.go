@@ -77,6 +77,13 @@ func TestMetricsExposition(t *testing.T) {
 	}}, time.Second)
 	m.Reconciled("reconcile", plan.Run{Outcome: "refused", Message: "would deactivate 40 users"}, time.Second)
 
+	m.ObservePlan(&plan.Plan{IDPs: []string{"entra"}, Skipped: []plan.SkippedIDP{{IDP: "corp-ad", Reason: "its source returned 0 users"}}})
+	if got := testutil.ToFloat64(m.leftOut.WithLabelValues("corp-ad")); got != 1 {
+		t.Errorf("corp-ad left out = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.leftOut.WithLabelValues("entra")); got != 0 {
+		t.Errorf("entra left out = %v, want 0", got)
+	}
 	if got := testutil.ToFloat64(m.scimRequests.WithLabelValues("entra", "POST", "201")); got != 2 {
 		t.Errorf("201 POSTs = %v, want 2", got)
 	}
