@@ -1,0 +1,112 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/confsync/confsync/plan"
+)
+
+// AppendRun adds an apply and its actions to the audit log in one
+// transaction. An empty ID is assigned; a zero Started is now.
+func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
+	err := s.write(ctx, func(t *txn) error {
+		if _, err := t.exec(ctx, `INSERT INTO audit_runs (id, started, finished, run_trigger, outcome, message)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			r.ID, stamp(r.Started), micros(r.Finished), r.Trigger, r.Outcome, r.Message); err != nil {
+			return err
+		}
+		acts := r.Actions
+		for pos := 0; len(acts) > 0; {
+			n := min(len(acts), 1000)
+			args := make([]any, 0, 6*n)
+			for _, a := range acts[:n] {
+				args = append(args, r.ID, pos, a.Action, a.Object, a.IDP, a.Error)
+				pos++
+			}
+			acts = acts[n:]
+			if _, err := t.exec(ctx, "INSERT INTO audit_actions (run_id, pos, action, object, idp, error) VALUES "+
+				placeholders(n, 6), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append run: %w", err)
+	}
+	return nil
+}
+
+// Runs lists the last limit applies with their actions, newest first (by
+// the order they were appended). A limit of 0 or less lists them all.
+func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
+	q := "SELECT id, started, finished, run_trigger, outcome, message FROM audit_runs ORDER BY seq DESC"
+	var args []any
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
+	}
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	var runs []plan.Run
+	index := map[string]int{}
+	for rows.Next() {
+		var r plan.Run
+		var started, finished int64
+		if err := rows.Scan(&r.ID, &started, &finished, &r.Trigger, &r.Outcome, &r.Message); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read runs: %w", err)
+		}
+		r.Started = fromMicros(started)
+		if finished != 0 {
+			r.Finished = fromMicros(finished)
+		}
+		index[r.ID] = len(runs)
+		runs = append(runs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	ids := make([]any, 0, len(runs))
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		chunk := ids[:n]
+		ids = ids[n:]
+		rows, err := s.query(ctx, "SELECT run_id, action, object, idp, error FROM audit_actions WHERE run_id IN ("+
+			strings.TrimSuffix(strings.Repeat("?,", n), ",")+") ORDER BY run_id, pos", chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("read run actions: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var a plan.RunAction
+			if err := rows.Scan(&id, &a.Action, &a.Object, &a.IDP, &a.Error); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read run actions: %w", err)
+			}
+			i := index[id]
+			runs[i].Actions = append(runs[i].Actions, a)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read run actions: %w", err)
+		}
+	}
+	return runs, nil
+}

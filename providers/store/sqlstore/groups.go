@@ -1,0 +1,205 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/confsync/confsync/providers/store"
+)
+
+func checkGroup(g *store.Group) error {
+	switch {
+	case g == nil:
+		return errors.New("nil group")
+	case g.IDP == "":
+		return errors.New("group without an idp")
+	case g.DisplayName == "":
+		return errors.New("group without a displayName")
+	case len(g.Attributes) > 0 && !json.Valid(g.Attributes):
+		return errors.New("group attributes are not valid JSON")
+	}
+	return nil
+}
+
+// CreateGroup stores a new group and its members in one transaction; it
+// assigns an id when g.ID is empty and fills Version, Created and Modified.
+func (s *Store) CreateGroup(ctx context.Context, g *store.Group, members []store.Member) error {
+	if err := checkGroup(g); err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
+	members, err := cleanMembers(members)
+	if err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
+	id := g.ID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	ts := now()
+	err = s.write(ctx, func(t *txn) error {
+		if err := t.bumpRevision(ctx, g.IDP); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, `INSERT INTO scim_groups
+			(idp, id, external_id, display_name, display_name_lower, attributes, version, created, modified)
+			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+			g.IDP, id, g.ExternalID, g.DisplayName, lower(g.DisplayName), attrsText(g.Attributes), micros(ts), micros(ts))
+		if s.d.isUnique(err) {
+			return fmt.Errorf("displayName %q or id %q is already taken in %s: %w", g.DisplayName, id, g.IDP, store.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		return t.insertMembers(ctx, g.IDP, id, members)
+	})
+	if err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
+	g.ID, g.Version, g.Created, g.Modified = id, 1, ts, ts
+	return nil
+}
+
+const groupColumns = "idp, id, external_id, display_name, attributes, version, created, modified"
+
+func scanGroup(sc interface{ Scan(...any) error }) (*store.Group, error) {
+	var (
+		g                 store.Group
+		attrs             []byte
+		created, modified int64
+	)
+	if err := sc.Scan(&g.IDP, &g.ID, &g.ExternalID, &g.DisplayName, &attrs, &g.Version, &created, &modified); err != nil {
+		return nil, err
+	}
+	g.Attributes = json.RawMessage(attrs)
+	g.Created, g.Modified = fromMicros(created), fromMicros(modified)
+	return &g, nil
+}
+
+// GetGroup returns one group without its members, or an error wrapping
+// store.ErrNotFound.
+func (s *Store) GetGroup(ctx context.Context, idp, id string) (*store.Group, error) {
+	g, err := scanGroup(s.queryRow(ctx, "SELECT "+groupColumns+" FROM scim_groups WHERE idp = ? AND id = ?", idp, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("group %q in %s: %w", id, idp, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get group: %w", err)
+	}
+	return g, nil
+}
+
+// ReplaceGroup overwrites a group's attributes (not its members); with
+// ifVersion not 0 the stored version must equal it.
+func (s *Store) ReplaceGroup(ctx context.Context, g *store.Group, ifVersion int64) error {
+	if err := checkGroup(g); err != nil {
+		return fmt.Errorf("replace group: %w", err)
+	}
+	ts := now()
+	var version, created int64
+	err := s.write(ctx, func(t *txn) error {
+		if err := t.bumpRevision(ctx, g.IDP); err != nil {
+			return err
+		}
+		err := t.queryRow(ctx, "SELECT version, created FROM scim_groups WHERE idp = ? AND id = ?"+s.d.forUpdate, g.IDP, g.ID).Scan(&version, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("group %q in %s: %w", g.ID, g.IDP, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if ifVersion != 0 && ifVersion != version {
+			return fmt.Errorf("group %q is at version %d, not %d: %w", g.ID, version, ifVersion, store.ErrVersionMismatch)
+		}
+		version++
+		_, err = t.exec(ctx, `UPDATE scim_groups SET external_id = ?, display_name = ?, display_name_lower = ?,
+			attributes = ?, version = ?, modified = ? WHERE idp = ? AND id = ?`,
+			g.ExternalID, g.DisplayName, lower(g.DisplayName), attrsText(g.Attributes), version, micros(ts), g.IDP, g.ID)
+		if s.d.isUnique(err) {
+			return fmt.Errorf("displayName %q is already taken in %s: %w", g.DisplayName, g.IDP, store.ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("replace group: %w", err)
+	}
+	g.Version, g.Created, g.Modified = version, fromMicros(created), ts
+	return nil
+}
+
+// DeleteGroup deletes a group, its members and its own memberships in other
+// groups, in one transaction.
+func (s *Store) DeleteGroup(ctx context.Context, idp, id string) error {
+	err := s.write(ctx, func(t *txn) error {
+		if err := t.bumpRevision(ctx, idp); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "DELETE FROM scim_memberships WHERE idp = ? AND group_id = ?", idp, id); err != nil {
+			return err
+		}
+		res, err := t.exec(ctx, "DELETE FROM scim_groups WHERE idp = ? AND id = ?", idp, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("group %q in %s: %w", id, idp, store.ErrNotFound)
+		}
+		return t.leaveAllGroups(ctx, idp, id)
+	})
+	if err != nil {
+		return fmt.Errorf("delete group: %w", err)
+	}
+	return nil
+}
+
+// FindGroups returns the groups whose attribute equals the value
+// (displayName case-insensitively), ordered by id.
+func (s *Store) FindGroups(ctx context.Context, idp string, l store.Lookup) ([]*store.Group, error) {
+	col, v, err := lookupColumn(l, "displayName", "display_name_lower")
+	if err != nil {
+		return nil, fmt.Errorf("find groups: %w", err)
+	}
+	return s.groups(ctx, "SELECT "+groupColumns+" FROM scim_groups WHERE idp = ? AND "+col+" = ? ORDER BY id", idp, v)
+}
+
+// ListGroups returns a page of groups ordered by id, without members; a
+// Limit of 0 or less means no limit.
+func (s *Store) ListGroups(ctx context.Context, idp string, p store.Page) ([]*store.Group, error) {
+	q, args := pageQuery("SELECT "+groupColumns+" FROM scim_groups WHERE idp = ?", "id", []any{idp}, p)
+	return s.groups(ctx, q, args...)
+}
+
+func (s *Store) groups(ctx context.Context, q string, args ...any) ([]*store.Group, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read groups: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Group
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read groups: %w", err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read groups: %w", err)
+	}
+	return out, nil
+}
+
+// CountGroups counts the IdP's groups.
+func (s *Store) CountGroups(ctx context.Context, idp string) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, "SELECT COUNT(*) FROM scim_groups WHERE idp = ?", idp).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count groups: %w", err)
+	}
+	return n, nil
+}

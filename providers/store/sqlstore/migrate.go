@@ -1,0 +1,183 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migration is one numbered step of the schema. Steps are never edited once
+// released: a change to the schema is a new step.
+type migration struct {
+	version int
+	name    string
+	stmts   func(d *dialect) []string
+}
+
+// migrations is the schema's history, in order; versions are 1, 2, 3, ...
+var migrations = []migration{
+	{1, "scim resources, tokens, engine state", schemaV1},
+}
+
+// SchemaVersion is the newest schema version this binary knows.
+func SchemaVersion() int { return len(migrations) }
+
+func schemaV1(d *dialect) []string {
+	return []string{
+		// One counter per IdP, bumped by every SCIM write in the write's own
+		// transaction. It is also the row every write to an IdP locks first,
+		// so that PostgreSQL writers of one IdP queue instead of deadlocking.
+		`CREATE TABLE idp_revisions (
+			idp TEXT PRIMARY KEY,
+			revision BIGINT NOT NULL
+		)`,
+		`CREATE TABLE scim_users (
+			idp TEXT NOT NULL,
+			id TEXT NOT NULL,
+			external_id TEXT NOT NULL,
+			user_name TEXT NOT NULL,
+			user_name_lower TEXT NOT NULL,
+			active INTEGER NOT NULL,
+			attributes TEXT NOT NULL,
+			version BIGINT NOT NULL,
+			created BIGINT NOT NULL,
+			modified BIGINT NOT NULL,
+			PRIMARY KEY (idp, id)
+		)`,
+		`CREATE UNIQUE INDEX scim_users_user_name ON scim_users (idp, user_name_lower)`,
+		`CREATE INDEX scim_users_external_id ON scim_users (idp, external_id)`,
+		`CREATE TABLE scim_groups (
+			idp TEXT NOT NULL,
+			id TEXT NOT NULL,
+			external_id TEXT NOT NULL,
+			display_name TEXT NOT NULL,
+			display_name_lower TEXT NOT NULL,
+			attributes TEXT NOT NULL,
+			version BIGINT NOT NULL,
+			created BIGINT NOT NULL,
+			modified BIGINT NOT NULL,
+			PRIMARY KEY (idp, id)
+		)`,
+		`CREATE UNIQUE INDEX scim_groups_display_name ON scim_groups (idp, display_name_lower)`,
+		`CREATE INDEX scim_groups_external_id ON scim_groups (idp, external_id)`,
+		`CREATE TABLE scim_memberships (
+			idp TEXT NOT NULL,
+			group_id TEXT NOT NULL,
+			member_id TEXT NOT NULL,
+			member_type TEXT NOT NULL,
+			PRIMARY KEY (idp, group_id, member_id),
+			FOREIGN KEY (idp, group_id) REFERENCES scim_groups (idp, id) ON DELETE CASCADE
+		)` + d.clustered,
+		`CREATE INDEX scim_memberships_member ON scim_memberships (idp, member_id)`,
+		`CREATE TABLE tokens (
+			id TEXT PRIMARY KEY,
+			idp TEXT NOT NULL,
+			sha256 TEXT NOT NULL UNIQUE,
+			created BIGINT NOT NULL,
+			description TEXT NOT NULL
+		)`,
+		`CREATE INDEX tokens_idp ON tokens (idp)`,
+		`CREATE TABLE managed_users (
+			username TEXT PRIMARY KEY,
+			idp TEXT NOT NULL,
+			source_id TEXT NOT NULL,
+			display_name TEXT NOT NULL,
+			email TEXT NOT NULL,
+			custom TEXT NOT NULL,
+			active INTEGER NOT NULL,
+			adopted INTEGER NOT NULL,
+			updated BIGINT NOT NULL
+		)`,
+		`CREATE TABLE managed_groups (
+			name TEXT PRIMARY KEY,
+			idp TEXT NOT NULL,
+			created_by_confsync INTEGER NOT NULL,
+			updated BIGINT NOT NULL
+		)`,
+		`CREATE TABLE managed_memberships (
+			username TEXT NOT NULL,
+			group_name TEXT NOT NULL,
+			idp TEXT NOT NULL,
+			updated BIGINT NOT NULL,
+			PRIMARY KEY (username, group_name)
+		)` + d.clustered,
+		`CREATE INDEX managed_memberships_group ON managed_memberships (group_name)`,
+		`CREATE TABLE source_reads (
+			idp TEXT PRIMARY KEY,
+			users BIGINT NOT NULL,
+			groups_count BIGINT NOT NULL,
+			read_at BIGINT NOT NULL
+		)`,
+		// The apply lock is one row, changed only by compare-and-set inside a
+		// write transaction.
+		`CREATE TABLE apply_lock (
+			id INTEGER PRIMARY KEY,
+			holder TEXT NOT NULL,
+			expires BIGINT NOT NULL
+		)`,
+		`INSERT INTO apply_lock (id, holder, expires) VALUES (1, '', 0)`,
+		`CREATE TABLE audit_runs (
+			seq ` + d.serialPK + `,
+			id TEXT NOT NULL UNIQUE,
+			started BIGINT NOT NULL,
+			finished BIGINT NOT NULL,
+			run_trigger TEXT NOT NULL,
+			outcome TEXT NOT NULL,
+			message TEXT NOT NULL
+		)`,
+		`CREATE TABLE audit_actions (
+			run_id TEXT NOT NULL REFERENCES audit_runs (id) ON DELETE CASCADE,
+			pos INTEGER NOT NULL,
+			action TEXT NOT NULL,
+			object TEXT NOT NULL,
+			idp TEXT NOT NULL,
+			error TEXT NOT NULL,
+			PRIMARY KEY (run_id, pos)
+		)`,
+	}
+}
+
+// migrate brings the schema up to date in one transaction, and refuses a
+// database written by a newer confsync.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if err := s.d.lockMigrations(ctx, tx); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&current); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	have := int(current.Int64)
+	if have > len(migrations) {
+		return fmt.Errorf("the database has schema version %d, newer than this confsync knows (%d): upgrade confsync", have, len(migrations))
+	}
+	t := &txn{tx: tx, d: s.d}
+	for _, m := range migrations[have:] {
+		for _, stmt := range m.stmts(s.d) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+			}
+		}
+		if _, err := t.exec(ctx, "INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
+			m.version, m.name, micros(now())); err != nil {
+			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+		}
+		s.log.Info("store schema migrated", "version", m.version, "name", m.name, "dialect", s.d.name)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/confsync/confsync/plan"
+)
+
+func stamp(t time.Time) int64 {
+	if t.IsZero() {
+		return micros(now())
+	}
+	return micros(t)
+}
+
+// Ownership returns everything confsync manages, each list ordered by its key.
+func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
+	// One read transaction, so the three lists agree with each other.
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("read ownership: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	t := &txn{tx: tx, d: s.d}
+	o := &plan.Ownership{}
+	rows, err := t.query(ctx, `SELECT username, idp, source_id, display_name, email, custom, active, adopted, updated
+		FROM managed_users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("read managed users: %w", err)
+	}
+	for rows.Next() {
+		var u plan.ManagedUser
+		var custom []byte
+		var active, adopted int
+		var updated int64
+		if err := rows.Scan(&u.Username, &u.IDP, &u.SourceID, &u.DisplayName, &u.Email, &custom, &active, &adopted, &updated); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read managed users: %w", err)
+		}
+		if err := json.Unmarshal(custom, &u.Custom); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read managed user %s: custom attributes: %w", u.Username, err)
+		}
+		u.Active, u.Adopted, u.Updated = active != 0, adopted != 0, fromMicros(updated)
+		o.Users = append(o.Users, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read managed users: %w", err)
+	}
+
+	rows, err = t.query(ctx, "SELECT name, idp, created_by_confsync, updated FROM managed_groups ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("read managed groups: %w", err)
+	}
+	for rows.Next() {
+		var g plan.ManagedGroup
+		var created int
+		var updated int64
+		if err := rows.Scan(&g.Name, &g.IDP, &created, &updated); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read managed groups: %w", err)
+		}
+		g.Created, g.Updated = created != 0, fromMicros(updated)
+		o.Groups = append(o.Groups, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read managed groups: %w", err)
+	}
+
+	rows, err = t.query(ctx, "SELECT username, group_name, idp, updated FROM managed_memberships ORDER BY group_name, username")
+	if err != nil {
+		return nil, fmt.Errorf("read managed memberships: %w", err)
+	}
+	for rows.Next() {
+		var m plan.ManagedMembership
+		var updated int64
+		if err := rows.Scan(&m.Username, &m.Group, &m.IDP, &updated); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read managed memberships: %w", err)
+		}
+		m.Updated = fromMicros(updated)
+		o.Memberships = append(o.Memberships, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read managed memberships: %w", err)
+	}
+	return o, nil
+}
+
+// RecordUser records or replaces a managed user. A zero Updated is now.
+func (s *Store) RecordUser(ctx context.Context, u plan.ManagedUser) error {
+	if u.Username == "" {
+		return errors.New("record user: empty username")
+	}
+	custom := u.Custom
+	if custom == nil {
+		custom = map[string]string{}
+	}
+	cj, err := json.Marshal(custom)
+	if err != nil {
+		return fmt.Errorf("record user %s: %w", u.Username, err)
+	}
+	err = s.write(ctx, func(t *txn) error {
+		_, err := t.exec(ctx, `INSERT INTO managed_users
+			(username, idp, source_id, display_name, email, custom, active, adopted, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (username) DO UPDATE SET idp = excluded.idp, source_id = excluded.source_id,
+			display_name = excluded.display_name, email = excluded.email, custom = excluded.custom,
+			active = excluded.active, adopted = excluded.adopted, updated = excluded.updated`,
+			u.Username, u.IDP, u.SourceID, u.DisplayName, u.Email, string(cj), b2i(u.Active), b2i(u.Adopted), stamp(u.Updated))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record user %s: %w", u.Username, err)
+	}
+	return nil
+}
+
+// ForgetUser forgets a managed user and its managed memberships.
+func (s *Store) ForgetUser(ctx context.Context, username string) error {
+	err := s.write(ctx, func(t *txn) error {
+		if _, err := t.exec(ctx, "DELETE FROM managed_memberships WHERE username = ?", username); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, "DELETE FROM managed_users WHERE username = ?", username)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("forget user %s: %w", username, err)
+	}
+	return nil
+}
+
+// RecordGroup records or replaces a managed group. A zero Updated is now.
+func (s *Store) RecordGroup(ctx context.Context, g plan.ManagedGroup) error {
+	if g.Name == "" {
+		return errors.New("record group: empty name")
+	}
+	err := s.write(ctx, func(t *txn) error {
+		_, err := t.exec(ctx, `INSERT INTO managed_groups (name, idp, created_by_confsync, updated) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET idp = excluded.idp, created_by_confsync = excluded.created_by_confsync,
+			updated = excluded.updated`,
+			g.Name, g.IDP, b2i(g.Created), stamp(g.Updated))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record group %s: %w", g.Name, err)
+	}
+	return nil
+}
+
+// ForgetGroup forgets a managed group and the managed memberships in it.
+func (s *Store) ForgetGroup(ctx context.Context, name string) error {
+	err := s.write(ctx, func(t *txn) error {
+		if _, err := t.exec(ctx, "DELETE FROM managed_memberships WHERE group_name = ?", name); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, "DELETE FROM managed_groups WHERE name = ?", name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("forget group %s: %w", name, err)
+	}
+	return nil
+}
+
+// RecordMembership records or replaces a managed membership.
+func (s *Store) RecordMembership(ctx context.Context, m plan.ManagedMembership) error {
+	if m.Username == "" || m.Group == "" {
+		return errors.New("record membership: empty username or group")
+	}
+	err := s.write(ctx, func(t *txn) error {
+		_, err := t.exec(ctx, `INSERT INTO managed_memberships (username, group_name, idp, updated) VALUES (?, ?, ?, ?)
+			ON CONFLICT (username, group_name) DO UPDATE SET idp = excluded.idp, updated = excluded.updated`,
+			m.Username, m.Group, m.IDP, stamp(m.Updated))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record membership %s -> %s: %w", m.Username, m.Group, err)
+	}
+	return nil
+}
+
+// ForgetMembership forgets a managed membership.
+func (s *Store) ForgetMembership(ctx context.Context, username, group string) error {
+	err := s.write(ctx, func(t *txn) error {
+		_, err := t.exec(ctx, "DELETE FROM managed_memberships WHERE username = ? AND group_name = ?", username, group)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("forget membership %s -> %s: %w", username, group, err)
+	}
+	return nil
+}
+
+// LastRead returns the counts of the IdP's last successful read.
+func (s *Store) LastRead(ctx context.Context, idp string) (plan.SourceCounts, bool, error) {
+	var c plan.SourceCounts
+	var at int64
+	err := s.queryRow(ctx, "SELECT users, groups_count, read_at FROM source_reads WHERE idp = ?", idp).Scan(&c.Users, &c.Groups, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return plan.SourceCounts{}, false, nil
+	}
+	if err != nil {
+		return plan.SourceCounts{}, false, fmt.Errorf("last read of %s: %w", idp, err)
+	}
+	c.At = fromMicros(at)
+	return c, true, nil
+}
+
+// RecordRead stores the counts of a successful read. A zero At is now.
+func (s *Store) RecordRead(ctx context.Context, idp string, c plan.SourceCounts) error {
+	err := s.write(ctx, func(t *txn) error {
+		_, err := t.exec(ctx, `INSERT INTO source_reads (idp, users, groups_count, read_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (idp) DO UPDATE SET users = excluded.users, groups_count = excluded.groups_count, read_at = excluded.read_at`,
+			idp, c.Users, c.Groups, stamp(c.At))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record read of %s: %w", idp, err)
+	}
+	return nil
+}

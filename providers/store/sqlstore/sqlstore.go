@@ -1,0 +1,250 @@
+// Package sqlstore implements store.Store on database/sql for SQLite
+// (modernc.org/sqlite, no cgo) and PostgreSQL (pgx). The schema, queries and
+// migrations are shared; what differs between the two engines lives in
+// dialect.go.
+//
+// Users, groups and memberships are rows: a membership is one row keyed by
+// (idp, group_id, member_id), so adding a member to a large group costs what
+// it costs for an empty one, and reading a group never reads its members.
+// Every write commits durably before it returns: SQLite runs in WAL mode with
+// synchronous=FULL, PostgreSQL with its default synchronous commit.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	"github.com/confsync/confsync/providers/store"
+)
+
+// Store is a store.Store backed by SQLite or PostgreSQL.
+type Store struct {
+	d *dialect
+	// w runs write transactions. For SQLite it is a single connection whose
+	// transactions begin IMMEDIATE, so writers queue in the process instead
+	// of fighting over the database lock; other processes wait through
+	// busy_timeout.
+	w *sql.DB
+	// r runs reads; for SQLite, a pool of read-only connections that WAL
+	// lets run beside the writer. For PostgreSQL r and w are one pool.
+	r   *sql.DB
+	log *slog.Logger
+}
+
+var _ store.Store = (*Store)(nil)
+
+// sqliteBusyTimeout is how long a SQLite connection waits for another
+// process's lock before failing.
+const sqliteBusyTimeout = 10 * time.Second
+
+// OpenSQLite opens (creating it if needed) the SQLite database at path and
+// brings its schema up to date.
+func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite store: empty path")
+	}
+	if strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return nil, fmt.Errorf("open sqlite store: %q: give a plain file path", path)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds()))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "1")
+	wq := url.Values{}
+	for k, v := range q {
+		wq[k] = v
+	}
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	s := &Store{d: sqliteDialect, w: w, log: logger}
+	// The write connection opens first: it creates the file and switches it
+	// to WAL before any reader looks at it.
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: journal mode is %q, not wal (is the file on a network file system?)", path, mode)
+	}
+	q.Set("_query_only", "1")
+	r, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s.r = r
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	logger.Debug("store opened", "dialect", "sqlite", "path", path)
+	return s, nil
+}
+
+// OpenPostgres connects to the PostgreSQL database named by dsn (a URL or
+// key=value string, as pgx accepts) and brings its schema up to date. The
+// DSN may carry a password: it never appears in errors or logs.
+func OpenPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		// pgx's parse errors quote the DSN; say only that it is malformed.
+		return nil, errors.New("open postgres store: the connection string is malformed")
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{d: postgresDialect, w: db, r: db, log: logger}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres store: %w", redactDSN(err, dsn))
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres store: %w", redactDSN(err, dsn))
+	}
+	logger.Debug("store opened", "dialect", "postgres")
+	return s, nil
+}
+
+// redactDSN makes sure an error does not repeat the DSN (it may hold a
+// password).
+func redactDSN(err error, dsn string) error {
+	if dsn != "" && strings.Contains(err.Error(), dsn) {
+		return errors.New(strings.ReplaceAll(err.Error(), dsn, "[dsn]"))
+	}
+	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
+			return errors.New(strings.ReplaceAll(err.Error(), pw, "[redacted]"))
+		}
+	}
+	return err
+}
+
+// Dialect names the database engine: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("store ping: %w", err)
+	}
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != nil && s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// txn is a transaction that speaks the dialect's placeholders.
+type txn struct {
+	tx *sql.Tx
+	d  *dialect
+}
+
+func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// maxTxAttempts bounds the retries of a transaction PostgreSQL aborted to
+// break a deadlock.
+const maxTxAttempts = 5
+
+// write runs fn in a write transaction and commits it; fn's error (or a
+// failed commit) rolls it back. fn may run more than once.
+func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.writeOnce(ctx, fn)
+		if err == nil || !s.d.isRetryable(err) || attempt == maxTxAttempts {
+			return err
+		}
+		s.log.Debug("store transaction retried", "attempt", attempt, "err", err)
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(t *txn) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&txn{tx: tx, d: s.d}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.r.QueryContext(ctx, s.d.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.r.QueryRowContext(ctx, s.d.rebind(q), args...)
+}
+
+// now is the store's clock, at the precision it keeps (microseconds).
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// placeholders returns "(?,?,...),(?,?,...)" for rows rows of cols columns.
+func placeholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
