@@ -66,17 +66,17 @@ func (l *loader) decodeConfluence(block *hcl.Block) (*Confluence, hcl.Diagnostic
 	if attr, ok := a["token"]; ok {
 		s, _, d := l.secret(attr)
 		diags = append(diags, d...)
-		c.Token, hasToken = s, true
+		c.Token, hasToken = s, l.isSet(attr)
 	}
 	if attr, ok := a["username"]; ok {
 		s, _, d := l.str(attr)
 		diags = append(diags, d...)
-		c.Username, hasUser = s, true
+		c.Username, hasUser = s, l.isSet(attr)
 	}
 	if attr, ok := a["password"]; ok {
 		s, _, d := l.secret(attr)
 		diags = append(diags, d...)
-		c.Password, hasPassword = s, true
+		c.Password, hasPassword = s, l.isSet(attr)
 	}
 	if attr, ok := a["ca_file"]; ok {
 		p, ok, d := l.path(attr, true)
@@ -117,6 +117,9 @@ func (l *loader) decodeConfluence(block *hcl.Block) (*Confluence, hcl.Diagnostic
 	// Credentials: exactly one way, checked only when the block decoded
 	// cleanly so that one mistake does not cause a second report.
 	if clean && !diags.HasErrors() {
+		if attr := a["url"]; attr != nil && !l.isSet(attr) {
+			diags = append(diags, attrError(attr, "Missing Confluence URL", `The url attribute must not be null; it is the base URL, such as "https://confluence.example.com".`))
+		}
 		switch {
 		case hasToken && (hasUser || hasPassword):
 			diags = append(diags, &hcl.Diagnostic{

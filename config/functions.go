@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
@@ -39,7 +40,7 @@ func (l *loader) functions() map[string]function.Function {
 
 		"try":      tryfunc.TryFunc,
 		"can":      tryfunc.CanFunc,
-		"coalesce": stdlib.CoalesceFunc,
+		"coalesce": coalesceFunc,
 
 		"upper":         stdlib.UpperFunc,
 		"lower":         stdlib.LowerFunc,
@@ -122,6 +123,47 @@ func (l *loader) fileFunc() function.Function {
 		},
 	})
 }
+
+// coalesceFunc is coalesce(a, b, ...): the first argument that is neither
+// null nor an empty string, as in Terraform (go-cty's own coalesce returns
+// an empty string, which makes coalesce(env("X"), "fallback") useless).
+var coalesceFunc = function.New(&function.Spec{
+	Description: "Returns the first argument that is neither null nor an empty string.",
+	VarParam: &function.Parameter{
+		Name:             "vals",
+		Type:             cty.DynamicPseudoType,
+		AllowUnknown:     true,
+		AllowDynamicType: true,
+		AllowNull:        true,
+	},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		types := make([]cty.Type, len(args))
+		for i, v := range args {
+			types[i] = v.Type()
+		}
+		ty, _ := convert.UnifyUnsafe(types)
+		if ty == cty.NilType {
+			return cty.NilType, errors.New("all arguments must have the same type")
+		}
+		return ty, nil
+	},
+	Impl: func(args []cty.Value, ty cty.Type) (cty.Value, error) {
+		for _, a := range args {
+			v, err := convert.Convert(a, ty)
+			if err != nil {
+				return cty.UnknownVal(ty), err
+			}
+			if !v.IsKnown() {
+				return cty.UnknownVal(ty), nil
+			}
+			if v.IsNull() || (ty == cty.String && v.AsString() == "") {
+				continue
+			}
+			return v, nil
+		}
+		return cty.NilVal, errors.New("no argument is set: every one is null or an empty string")
+	},
+})
 
 // fileReadable reports why p is not a regular file of reasonable size.
 func fileReadable(p string) error {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -74,7 +75,7 @@ func (l *loader) decodeGroups(block *hcl.Block, idp string) (*GroupSync, hcl.Dia
 		{"default_groups_all", &g.DefaultGroupsAll},
 	} {
 		if attr, ok := a[f.name]; ok {
-			names, d := l.groupTargets(attr, f.name, idp)
+			names, d := l.groupTargets(attr, f.name, f.name, idp)
 			diags = append(diags, d...)
 			*f.dst = names
 		}
@@ -115,16 +116,18 @@ func (l *loader) decodeGroups(block *hcl.Block, idp string) (*GroupSync, hcl.Dia
 			g.Rename = r
 		case "map":
 			from := b.Labels[0]
-			if prev, ok := maps[from]; ok {
+			// IdP group names match case-insensitively.
+			key := strings.ToLower(from)
+			if prev, ok := maps[key]; ok {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate map block",
-					Detail:   fmt.Sprintf("The IdP group %q is already mapped at %s; list every target in one map block's to.", from, prev.DefRange),
+					Detail:   fmt.Sprintf("The IdP group %q is already mapped at %s (IdP group names match regardless of case); list every target in one map block's to.", from, prev.DefRange),
 					Subject:  b.LabelRanges[0].Ptr(),
 				})
 				continue
 			}
-			maps[from] = b
+			maps[key] = b
 			m, d := l.decodeMap(b, idp)
 			diags = append(diags, d...)
 			if m != nil {
@@ -159,7 +162,7 @@ func (l *loader) decodeMap(block *hcl.Block, idp string) (*GroupMap, hcl.Diagnos
 	if !ok {
 		return nil, diags
 	}
-	names, d := l.groupTargets(attr, "to", idp)
+	names, d := l.groupTargets(attr, "to", fmt.Sprintf("its map %q block", m.From), idp)
 	diags = append(diags, d...)
 	if len(names) == 0 && !d.HasErrors() {
 		diags = append(diags, attrError(attr, "Empty mapping", "A map block's to lists at least one Confluence group."))
@@ -173,12 +176,12 @@ func (l *loader) decodeMap(block *hcl.Block, idp string) (*GroupMap, hcl.Diagnos
 
 // groupTargets decodes a list of Confluence groups a mapping writes to and
 // remembers them for the protected-group check.
-func (l *loader) groupTargets(attr *hcl.Attribute, what, idp string) ([]string, hcl.Diagnostics) {
+func (l *loader) groupTargets(attr *hcl.Attribute, what, via, idp string) ([]string, hcl.Diagnostics) {
 	items, _, diags := l.strList(attr)
 	names, d := l.names(items, what, "group name", ValidGroupName)
 	diags = append(diags, d...)
 	for _, it := range items {
-		l.groupRefs = append(l.groupRefs, groupRef{name: lowerName(it.Value), what: what, idp: idp, rng: it.Range})
+		l.groupRefs = append(l.groupRefs, groupRef{name: lowerName(it.Value), what: via, idp: idp, rng: it.Range})
 	}
 	return names, diags
 }

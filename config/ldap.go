@@ -219,6 +219,11 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 	if !clean || diags.HasErrors() {
 		return s, diags
 	}
+	for _, name := range []string{"url", "user_base"} {
+		if attr := a[name]; attr != nil && !l.isSet(attr) {
+			diags = append(diags, attrError(attr, "Missing LDAP setting", fmt.Sprintf("The %s attribute must not be null.", name)))
+		}
+	}
 	if hasMember && hasMemberOf {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

@@ -82,7 +82,31 @@ func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
 
 	cfg.Hash = l.hash(files)
 	diags = l.redact(diags)
+	sortDiagnostics(diags, files)
 	return cfg, diags
+}
+
+// sortDiagnostics orders diagnostics by file, in the order the files were
+// read, then by position, so that a user can work down the list.
+func sortDiagnostics(diags hcl.Diagnostics, files []string) {
+	rank := make(map[string]int, len(files))
+	for i, f := range files {
+		rank[f] = i + 1
+	}
+	key := func(d *hcl.Diagnostic) (int, int) {
+		if d.Subject == nil {
+			return 0, 0
+		}
+		return rank[d.Subject.Filename], d.Subject.Start.Byte
+	}
+	sort.SliceStable(diags, func(i, j int) bool {
+		fi, bi := key(diags[i])
+		fj, bj := key(diags[j])
+		if fi != fj {
+			return fi < fj
+		}
+		return bi < bj
+	})
 }
 
 // rootSchema lists the top-level blocks of a configuration file.

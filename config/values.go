@@ -93,20 +93,16 @@ func (l *loader) eval(expr hcl.Expression) (cty.Value, hcl.Diagnostics) {
 }
 
 // evalAs evaluates an attribute and converts it to ty. ok is false when
-// the value is null, unknown (a variable without a value, already
-// reported) or wrong. Sensitive values are refused unless allowSensitive.
+// the value is null (the attribute counts as unset), unknown (a variable
+// without a value, already reported) or wrong. Sensitive values are refused unless allowSensitive.
 func (l *loader) evalAs(attr *hcl.Attribute, ty cty.Type, what string, allowSensitive bool) (cty.Value, bool, hcl.Diagnostics) {
 	v, diags := l.eval(attr.Expr)
 	if diags.HasErrors() || !v.IsWhollyKnown() {
 		return cty.NilVal, false, diags
 	}
 	if v.IsNull() {
-		return cty.NilVal, false, append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing value",
-			Detail:   fmt.Sprintf("The %s attribute must not be null.", attr.Name),
-			Subject:  attr.Expr.Range().Ptr(),
-		})
+		// As in Terraform, null means "not set": the default applies.
+		return cty.NilVal, false, diags
 	}
 	sensitive := v.ContainsMarked()
 	if sensitive && !allowSensitive {
@@ -131,6 +127,15 @@ func (l *loader) evalAs(attr *hcl.Attribute, ty cty.Type, what string, allowSens
 		return cty.NilVal, false, diags
 	}
 	return cv, true, diags
+}
+
+// isSet reports whether attr is present and not null.
+func (l *loader) isSet(attr *hcl.Attribute) bool {
+	if attr == nil {
+		return false
+	}
+	v, _ := attr.Expr.Value(l.ctx)
+	return v == cty.NilVal || !v.IsNull()
 }
 
 // str decodes a string attribute that may not be sensitive.

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -31,6 +34,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: false,
 		UpdateScripts:       *update,
+		Cmds:                scriptCmds,
 		Setup: func(env *testscript.Env) error {
 			// Hermetic: nothing from the developer's environment leaks in.
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
@@ -40,6 +44,34 @@ func TestScripts(t *testing.T) {
 			return os.MkdirAll(filepath.Join(env.WorkDir, "home"), 0o755)
 		},
 	})
+}
+
+// scriptCmds are the extra script commands:
+//
+//	status N PROGRAM [ARGS...]   run PROGRAM and expect exit status N
+//
+// (exec only distinguishes success from failure; fmt --check exits 3).
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"status": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 2 {
+			ts.Fatalf("usage: status N program [args...]")
+		}
+		want, err := strconv.Atoi(args[0])
+		if err != nil {
+			ts.Fatalf("status: %v", err)
+		}
+		got := 0
+		if err := ts.Exec(args[1], args[2:]...); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				ts.Fatalf("status: %v", err)
+			}
+			got = ee.ExitCode()
+		}
+		if got != want {
+			ts.Fatalf("exit status %d, want %d", got, want)
+		}
+	},
 }
 
 // examplesDir is the repository's examples directory, so that scripts can

@@ -4,7 +4,7 @@ idp "entra" {
     map "Engineering" {
       to = ["engineering"]
     }
-    map "Engineering" { # ERROR: Duplicate map block
+    map "engineering" { # ERROR: Duplicate map block
       to = ["developers"]
     }
     map "Empty" {
