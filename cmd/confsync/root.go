@@ -30,6 +30,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newValidateCmd(ro),
 		newFmtCmd(ro),
+		newLDAPCmd(ro),
 	)
 	return cmd
 }
