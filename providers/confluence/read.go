@@ -91,8 +91,8 @@ func (c *Client) GetUser(ctx context.Context, username string) (*plan.ActualUser
 }
 
 // listPage is Confluence's paged list envelope.
-type listPage struct {
-	Results []json.RawMessage `json:"results"`
+type listPage[T any] struct {
+	Results []T `json:"results"`
 	Start   int               `json:"start"`
 	Limit   int               `json:"limit"`
 	Size    int               `json:"size"`
@@ -106,7 +106,7 @@ const maxPages = 1 << 20
 // pageAll walks a paged list from start 0, asking for Options.PageSize
 // items a page and accepting whatever the server caps it at, until
 // _links.next is absent.
-func (c *Client) pageAll(ctx context.Context, ep endpoint, args []string, extra url.Values, each func(json.RawMessage) error) error {
+func pageAll[T any](ctx context.Context, c *Client, ep endpoint, args []string, extra url.Values, each func(T) error) error {
 	start := 0
 	for pages := 0; ; pages++ {
 		if pages >= maxPages {
@@ -118,7 +118,7 @@ func (c *Client) pageAll(ctx context.Context, ep endpoint, args []string, extra 
 		}
 		q.Set("start", strconv.Itoa(start))
 		q.Set("limit", strconv.Itoa(c.opts.PageSize))
-		var pg listPage
+		var pg listPage[T]
 		if _, err := c.do(ctx, call{ep: ep, args: args, query: q, out: &pg}); err != nil {
 			return err
 		}
@@ -154,11 +154,7 @@ func (c *Client) Read(ctx context.Context) (*plan.Actual, error) {
 	}
 	out := &plan.Actual{}
 	unknownStatus := 0
-	err := c.pageAll(ctx, epListUsers, nil, url.Values{"expand": {"status"}}, func(raw json.RawMessage) error {
-		var p person
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return fmt.Errorf("confluence: read users: %w", err)
-		}
+	err := pageAll(ctx, c, epListUsers, nil, url.Values{"expand": {"status"}}, func(p person) error {
 		if p.Username == "" {
 			return nil // not a known user
 		}
@@ -175,13 +171,9 @@ func (c *Client) Read(ctx context.Context) (*plan.Actual, error) {
 		c.log.Warn("confluence: users listed without a status; assuming they are active", "users", unknownStatus)
 	}
 	var names []string
-	err = c.pageAll(ctx, epListGroups, nil, nil, func(raw json.RawMessage) error {
-		var g struct {
-			Name string `json:"name"`
-		}
-		if err := json.Unmarshal(raw, &g); err != nil {
-			return fmt.Errorf("confluence: read groups: %w", err)
-		}
+	err = pageAll(ctx, c, epListGroups, nil, nil, func(g struct {
+		Name string `json:"name"`
+	}) error {
 		names = append(names, g.Name)
 		return nil
 	})
@@ -213,11 +205,7 @@ func (c *Client) readMembers(ctx context.Context, names []string) ([]plan.Actual
 			defer wg.Done()
 			for i := range work {
 				g := plan.ActualGroup{Name: strings.ToLower(names[i])}
-				err := c.pageAll(ctx, epGroupMembers, []string{names[i]}, nil, func(raw json.RawMessage) error {
-					var p person
-					if err := json.Unmarshal(raw, &p); err != nil {
-						return err
-					}
+				err := pageAll(ctx, c, epGroupMembers, []string{names[i]}, nil, func(p person) error {
 					if p.Username != "" {
 						g.Members = append(g.Members, strings.ToLower(p.Username))
 					}

@@ -15,36 +15,61 @@ import (
 
 const maxBody = 1 << 20
 
-// person renders a user the way Confluence does (type "known", username,
-// userKey, profilePicture, displayName, _links), with status only when
-// expanded and email unless hidden.
-func (s *Server) person(r *http.Request, u *User, withStatus bool) map[string]any {
+// personJSON is a user as Confluence renders it: type "known", username,
+// userKey, profilePicture, displayName and _links; status only when
+// expanded (otherwise listed in _expandable), email unless hidden.
+type personJSON struct {
+	Type           string         `json:"type"`
+	Username       string         `json:"username"`
+	UserKey        string         `json:"userKey"`
+	ProfilePicture profilePicture `json:"profilePicture"`
+	DisplayName    string         `json:"displayName"`
+	Email          *string        `json:"email,omitempty"`
+	Status         string         `json:"status,omitempty"`
+	Links          personLinks    `json:"_links"`
+	Expandable     *expandable    `json:"_expandable,omitempty"`
+}
+
+type profilePicture struct {
+	Path      string `json:"path"`
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+	IsDefault bool   `json:"isDefault"`
+}
+
+type personLinks struct {
+	Base    string `json:"base"`
+	Context string `json:"context"`
+	Self    string `json:"self"`
+}
+
+type expandable struct {
+	Status string `json:"status"`
+}
+
+func (s *Server) person(r *http.Request, u *User, withStatus bool) personJSON {
 	base := s.baseURL(r)
-	p := map[string]any{
-		"type":     "known",
-		"username": u.Username,
-		"userKey":  u.Key,
-		"profilePicture": map[string]any{
-			"path": s.opts.ContextPath + "/images/icons/profilepics/default.svg", "width": 48, "height": 48, "isDefault": true,
+	p := personJSON{
+		Type:     "known",
+		Username: u.Username,
+		UserKey:  u.Key,
+		ProfilePicture: profilePicture{
+			Path: s.opts.ContextPath + "/images/icons/profilepics/default.svg", Width: 48, Height: 48, IsDefault: true,
 		},
-		"displayName": u.DisplayName,
-		"_links": map[string]any{
-			"base":    base,
-			"context": s.opts.ContextPath,
-			"self":    base + "/rest/api/user?key=" + url.QueryEscape(u.Key),
-		},
+		DisplayName: u.DisplayName,
+		Links:       personLinks{Base: base, Context: s.opts.ContextPath, Self: base + "/rest/api/user?key=" + url.QueryEscape(u.Key)},
 	}
 	if !s.opts.HideEmail {
-		p["email"] = u.Email
+		e := u.Email
+		p.Email = &e
 	}
-	if withStatus {
-		if u.Active {
-			p["status"] = "Active"
-		} else {
-			p["status"] = "Deactivated"
-		}
-	} else {
-		p["_expandable"] = map[string]any{"status": ""}
+	switch {
+	case !withStatus:
+		p.Expandable = &expandable{}
+	case u.Active:
+		p.Status = "Active"
+	default:
+		p.Status = "Deactivated"
 	}
 	return p
 }
@@ -67,7 +92,7 @@ func (s *Server) currentUser(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 	s.mu.Lock()
 	u, ok := s.st.users[c.username]
-	var p map[string]any
+	var p personJSON
 	if ok {
 		p = s.person(r, u, expands(r, "status"))
 	}
@@ -102,7 +127,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) {
 			}
 		}
 	}
-	var p map[string]any
+	var p personJSON
 	if found != nil {
 		p = s.person(r, found, expands(r, "status"))
 	}
