@@ -162,7 +162,9 @@ func BenchmarkWriteThrottled(b *testing.B) {
 				fn = func() error { return c.DisableUser(x, u) }
 			case 6:
 				u := existing[(i/8)%nExisting].Username
-				fn = func() error { return c.UpdateUser(x, u, plan.UserDetails{DisplayName: "Updated", Email: u + "@new.example.com"}) }
+				fn = func() error {
+					return c.UpdateUser(x, u, plan.UserDetails{DisplayName: "Updated", Email: u + "@new.example.com"})
+				}
 			}
 			work <- fn
 			n++

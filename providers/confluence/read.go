@@ -93,9 +93,9 @@ func (c *Client) GetUser(ctx context.Context, username string) (*plan.ActualUser
 // listPage is Confluence's paged list envelope.
 type listPage[T any] struct {
 	Results []T `json:"results"`
-	Start   int               `json:"start"`
-	Limit   int               `json:"limit"`
-	Size    int               `json:"size"`
+	Start   int `json:"start"`
+	Limit   int `json:"limit"`
+	Size    int `json:"size"`
 	Links   struct {
 		Next string `json:"next"`
 	} `json:"_links"`
