@@ -31,6 +31,7 @@ func newRootCmd() *cobra.Command {
 		newValidateCmd(ro),
 		newFmtCmd(ro),
 		newLDAPCmd(ro),
+		newTokenCmd(ro),
 	)
 	return cmd
 }
