@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -115,6 +116,11 @@ type Client struct {
 
 	pauseMu    sync.Mutex
 	pauseUntil time.Time
+
+	// The first request goes alone, so that its X-RateLimit headers set
+	// the pace before a burst of parallel requests drains the bucket.
+	probed  atomic.Bool
+	probeMu sync.Mutex
 }
 
 // New checks the options and returns a Client. It makes no request.
@@ -344,6 +350,14 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return 0, nil, nil, ctx.Err()
 	}
 	defer func() { <-c.sem }()
+	if !c.probed.Load() {
+		c.probeMu.Lock()
+		if c.probed.Load() {
+			c.probeMu.Unlock()
+		} else {
+			defer func() { c.probed.Store(true); c.probeMu.Unlock() }()
+		}
+	}
 	if err := c.waitPause(ctx); err != nil {
 		return 0, nil, nil, err
 	}
