@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -716,5 +720,44 @@ func TestOptions(t *testing.T) {
 	}
 	if _, err := confluence.New(confluence.Options{BaseURL: "https://h/confluence/", Token: "t"}); err != nil {
 		t.Errorf("base URL with context path: %v", err)
+	}
+}
+
+func TestCAFile(t *testing.T) {
+	srv, err := emulator.New(emulator.Options{AdminToken: adminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pemData := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := quickOptions(ts.URL)
+	o.CAFile = caFile
+	c, err := confluence.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CurrentUser(ctx(t)); err != nil {
+		t.Errorf("with the CA file: %v", err)
+	}
+	// Without it the certificate is refused at once, not retried.
+	c, _ = confluence.New(quickOptions(ts.URL))
+	srv.ResetStats()
+	if _, err := c.CurrentUser(ctx(t)); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA file: %v", err)
+	}
+	if n := srv.Stats().Total; n != 0 {
+		t.Errorf("%d requests reached the server over an untrusted connection", n)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.pem")
+	os.WriteFile(empty, []byte("not a certificate"), 0o600)
+	if _, err := confluence.New(confluence.Options{BaseURL: ts.URL, Token: "t", CAFile: empty}); err == nil {
+		t.Errorf("a CA file without certificates was accepted")
 	}
 }
