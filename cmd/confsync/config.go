@@ -46,20 +46,26 @@ func parseVars(flags []string) (map[string]string, error) {
 // every diagnostic, errors and warnings, to stderr. On error it returns an
 // *exitError whose message has already been printed.
 func loadConfig(ro *rootOptions, stderr io.Writer) (*config.Config, error) {
+	cfg, _, err := loadConfigDiags(ro, stderr)
+	return cfg, err
+}
+
+// loadConfigDiags is loadConfig, also returning the diagnostics it printed.
+func loadConfigDiags(ro *rootOptions, stderr io.Writer) (*config.Config, hcl.Diagnostics, error) {
 	vars, err := parseVars(ro.vars)
 	if err != nil {
-		return nil, &exitError{code: 1, err: err}
+		return nil, nil, &exitError{code: 1, err: err}
 	}
 	cfg, diags := config.Load(config.LoadOptions{Path: configPath(ro), Vars: vars})
 	if len(diags) > 0 {
 		if werr := writeDiagnostics(stderr, cfg, diags); werr != nil {
-			return nil, &exitError{code: 1, err: werr}
+			return nil, diags, &exitError{code: 1, err: werr}
 		}
 	}
 	if diags.HasErrors() {
-		return nil, &exitError{code: 1}
+		return nil, diags, &exitError{code: 1}
 	}
-	return cfg, nil
+	return cfg, diags, nil
 }
 
 // writeDiagnostics prints diagnostics with their source snippets.

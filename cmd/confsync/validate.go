@@ -34,8 +34,13 @@ Exit status: 0 when the configuration is valid (warnings allowed), 1 otherwise.`
 
 // runValidate loads the configuration; loadConfig prints the diagnostics.
 func runValidate(_ context.Context, opts validateOptions) error {
-	if _, err := loadConfig(opts.root, opts.stderr); err != nil {
+	_, diags, err := loadConfigDiags(opts.root, opts.stderr)
+	if err != nil {
 		return err
+	}
+	if len(diags) > 0 {
+		fmt.Fprintln(opts.stdout, "Success! The configuration is valid, but there were some warnings as shown above.")
+		return nil
 	}
 	fmt.Fprintln(opts.stdout, "Success! The configuration is valid.")
 	return nil

@@ -1,0 +1,136 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzLoad feeds arbitrary files to Load: it must never panic, every
+// diagnostic must render, and a configuration without errors must hold
+// the invariants the rest of confsync relies on. The seed corpus is
+// testdata/fuzz/FuzzLoad plus every fixture and example.
+func FuzzLoad(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*/*.hcl")
+	more, _ := filepath.Glob("../examples/*/*.hcl")
+	for _, p := range append(seeds, more...) {
+		if src, err := os.ReadFile(p); err == nil {
+			f.Add(src)
+		}
+	}
+	dir := f.TempDir()
+	name := filepath.Join(dir, "fuzz.hcl")
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if err := os.WriteFile(name, src, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, diags := Load(LoadOptions{
+			Path:   name,
+			Vars:   map[string]string{},
+			Getenv: func(k string) string { return "fuzz-" + strings.ToLower(k) },
+		})
+		if cfg == nil {
+			t.Fatal("Load returned a nil Config")
+		}
+		var buf bytes.Buffer
+		if err := cfg.NewDiagnosticWriter(&buf, 80, false).WriteDiagnostics(diags); err != nil {
+			t.Fatalf("rendering diagnostics: %v", err)
+		}
+		if diags.HasErrors() {
+			return
+		}
+		checkInvariants(t, cfg)
+	})
+}
+
+// checkInvariants checks what a valid configuration guarantees.
+func checkInvariants(t *testing.T, cfg *Config) {
+	t.Helper()
+	if (cfg.Store.SQLite == "") == (cfg.Store.Postgres == "") {
+		t.Errorf("store %+v: want exactly one backend", cfg.Store)
+	}
+	if c := cfg.Confluence; c != nil {
+		if c.Parallelism < 1 || !strings.HasPrefix(c.URL, "http") {
+			t.Errorf("confluence %+v", c)
+		}
+		for _, g := range c.ProtectedGroups {
+			if ValidGroupName(g) != nil {
+				t.Errorf("protected group %q is invalid", g)
+			}
+		}
+	}
+	names := map[string]bool{}
+	for _, p := range cfg.IDPs {
+		if names[p.Name] {
+			t.Errorf("duplicate idp %q", p.Name)
+		}
+		names[p.Name] = true
+		if (p.SCIM == nil) == (p.LDAP == nil) {
+			t.Errorf("idp %q: want exactly one source", p.Name)
+		}
+		if p.Groups.Mode != GroupModeManual && p.Groups.Mode != GroupModeOnTheFly {
+			t.Errorf("idp %q: mode %q", p.Name, p.Groups.Mode)
+		}
+		if l := p.LDAP; l != nil && (l.PageSize < 1 || l.Timeout <= 0 || l.URL == "") {
+			t.Errorf("idp %q: ldap %+v", p.Name, l)
+		}
+		for _, m := range p.Groups.Map {
+			for _, g := range m.To {
+				if ValidGroupName(g) != nil {
+					t.Errorf("idp %q maps to invalid group %q", p.Name, g)
+				}
+			}
+		}
+	}
+	for _, th := range []Threshold{cfg.Safety.MaxDeactivations, cfg.Safety.MaxDeletions, cfg.Safety.MaxMembershipRemovals} {
+		if th.Count < 0 || th.Percent < 0 || th.Percent > 100 {
+			t.Errorf("threshold %+v", th)
+		}
+	}
+}
+
+// FuzzFormat: Format never panics, and what it formats stays formatted
+// and keeps its tokens.
+func FuzzFormat(f *testing.F) {
+	ins, _ := filepath.Glob("testdata/fmt/*.in")
+	for _, p := range ins {
+		if src, err := os.ReadFile(p); err == nil {
+			f.Add(src)
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, diags := Format(src, "fuzz.hcl")
+		if diags.HasErrors() {
+			if out != nil {
+				t.Fatal("Format returned output for a file with syntax errors")
+			}
+			return
+		}
+		checkFormatted(t, src, out)
+	})
+}
+
+// FuzzSCIMPath: ParseSCIMPath never panics, and what it accepts renders
+// back to a path that parses to the same thing.
+func FuzzSCIMPath(f *testing.F) {
+	for _, s := range []string{
+		"userName", `emails[type eq "work"].value`, "name.givenName",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+		`addresses[type eq "work" and (primary eq true or not (country pr))].locality`,
+		`x[a eq "]"]`, "", "[", "a.b.c",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseSCIMPath(s)
+		if err != nil {
+			return
+		}
+		q, err := ParseSCIMPath(p.String())
+		if err != nil || q != p {
+			t.Errorf("ParseSCIMPath(%q) = %+v, but its String %q parses to %+v, %v", s, p, p.String(), q, err)
+		}
+	})
+}

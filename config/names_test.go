@@ -1,0 +1,102 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidGroupName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"confluence-users", true},
+		{"ext-contractors_2024", true},
+		{"équipe", true},
+		{"", false},
+		{"   ", false},
+		{"two words", false},
+		{"tab\there", false},
+		{"Upper", false},
+		{"anonymous", false},
+		{"a,b", false},
+		{"a+b", false},
+		{`a\b`, false},
+		{"<script>", false},
+		{"it's", false},
+		{`say"`, false},
+		{strings.Repeat("g", 255), true},
+		{strings.Repeat("g", 256), false},
+	} {
+		err := ValidGroupName(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidGroupName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err2 := ValidUsername(tc.name); (err2 == nil) != tc.ok {
+			t.Errorf("ValidUsername(%q) = %v, want ok=%v", tc.name, err2, tc.ok)
+		}
+	}
+}
+
+func TestParseSCIMPath(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want SCIMPath
+		err  string
+	}{
+		{in: "userName", want: SCIMPath{Attribute: "userName"}},
+		{in: "name.givenName", want: SCIMPath{Attribute: "name", SubAttribute: "givenName"}},
+		{in: `emails[type eq "work"].value`, want: SCIMPath{Attribute: "emails", Filter: `type eq "work"`, SubAttribute: "value"}},
+		{in: `emails[type eq "work"]`, want: SCIMPath{Attribute: "emails", Filter: `type eq "work"`}},
+		{in: `emails[primary eq true].value`, want: SCIMPath{Attribute: "emails", Filter: `primary eq true`, SubAttribute: "value"}},
+		{in: `addresses[type eq "a]b" and not (country pr)].locality`, want: SCIMPath{Attribute: "addresses", Filter: `type eq "a]b" and not (country pr)`, SubAttribute: "locality"}},
+		{in: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+			want: SCIMPath{URN: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", Attribute: "department"}},
+		{in: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+			want: SCIMPath{URN: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", Attribute: "manager", SubAttribute: "value"}},
+		{in: "members.$ref", want: SCIMPath{Attribute: "members", SubAttribute: "$ref"}},
+		{in: "", err: "empty"},
+		{in: "1abc", err: "must start with a letter"},
+		{in: "user name", err: "contains"},
+		{in: "a.b.c", err: "contains"},
+		{in: `emails[type eq "work"`, err: "no closing ]"},
+		{in: `emails[]`, err: "empty"},
+		{in: `emails[type eq work].value`, err: "not a value"},
+		{in: `emails[type xx "work"]`, err: "not a SCIM operator"},
+		{in: `emails[type eq "work"]value`, err: "only .subAttribute"},
+		{in: `emails.value[type eq "work"]`, err: "before any sub-attribute"},
+		{in: `emails[(type eq "work"]`, err: "no closing )"},
+		{in: "urn:x:department", err: "not a schema URN"},
+		{in: "urn::y:department", err: "empty part"},
+	} {
+		got, err := ParseSCIMPath(tc.in)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("ParseSCIMPath(%q) error = %v, want one containing %q", tc.in, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("ParseSCIMPath(%q) error = %v", tc.in, err)
+		case tc.err == "" && tc.want != (SCIMPath{}) && got != tc.want:
+			t.Errorf("ParseSCIMPath(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestThresholdLimit(t *testing.T) {
+	for _, tc := range []struct {
+		th      Threshold
+		total   int
+		want    int
+		limited bool
+		str     string
+	}{
+		{Threshold{}, 100, 0, false, "unlimited"},
+		{Threshold{Set: true, Count: 5}, 1000, 5, true, "5"},
+		{Threshold{Set: true, Percent: 5, IsPercent: true}, 1000, 50, true, "5%"},
+		{Threshold{Set: true, Percent: 2.5, IsPercent: true}, 10, 0, true, "2.5%"},
+	} {
+		got, limited := tc.th.Limit(tc.total)
+		if got != tc.want || limited != tc.limited || tc.th.String() != tc.str {
+			t.Errorf("%+v.Limit(%d) = %d, %v (%s); want %d, %v (%s)", tc.th, tc.total, got, limited, tc.th.String(), tc.want, tc.limited, tc.str)
+		}
+	}
+}
