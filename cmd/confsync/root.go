@@ -32,6 +32,8 @@ func newRootCmd() *cobra.Command {
 		newFmtCmd(ro),
 		newLDAPCmd(ro),
 		newTokenCmd(ro),
+		newStatusCmd(ro),
+		newHistoryCmd(ro),
 	)
 	return cmd
 }
