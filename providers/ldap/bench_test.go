@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func benchSize(name string, def int) int {
 func BenchmarkReadDirectory(b *testing.B) {
 	users := benchSize("CONFSYNC_LDAP_BENCH_USERS", 100_000)
 	groups := benchSize("CONFSYNC_LDAP_BENCH_GROUPS", 20_000)
-	const pageSize = 500
+	pageSize := benchSize("CONFSYNC_LDAP_BENCH_PAGE", 500)
 	ldapsearch, err := exec.LookPath("ldapsearch")
 	if err != nil {
 		b.Skip("ldapsearch is not installed")
@@ -78,6 +79,7 @@ func BenchmarkReadDirectory(b *testing.B) {
 		b.Fatal(err)
 	}
 	attrs := []string{"uid", "mail", "displayName"}
+	var theirCPU time.Duration
 	search := func(base, filter string, attrs ...string) {
 		args := append([]string{"-x", "-LLL", "-H", srv.URL, "-D", cfg.BindDN, "-w", "readerpass", "-b", base,
 			"-E", fmt.Sprintf("pr=%d/noprompt", pageSize), filter}, attrs...)
@@ -89,9 +91,10 @@ func BenchmarkReadDirectory(b *testing.B) {
 		if err := cmd.Run(); err != nil {
 			b.Fatalf("ldapsearch: %v\n%s", err, stderr.String())
 		}
+		theirCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 
-	var ours, theirs time.Duration
+	var ours, theirs, ourCPU time.Duration
 	var peak, retained uint64
 	b.ResetTimer()
 	for range b.N {
@@ -103,7 +106,9 @@ func BenchmarkReadDirectory(b *testing.B) {
 		runtime.GC()
 		stop := sampleHeap()
 		t0 = time.Now()
+		cpu0 := processCPU()
 		snap, err := src.Read(context.Background(), plan.ReadRequest{Attributes: attrs})
+		ourCPU += processCPU() - cpu0
 		ours += time.Since(t0)
 		p := stop()
 		if err != nil {
@@ -121,8 +126,19 @@ func BenchmarkReadDirectory(b *testing.B) {
 	b.ReportMetric(ours.Seconds()/float64(b.N), "confsync-s/op")
 	b.ReportMetric(theirs.Seconds()/float64(b.N), "ldapsearch-s/op")
 	b.ReportMetric(float64(ours)/float64(theirs), "ratio")
+	b.ReportMetric(ourCPU.Seconds()/float64(b.N), "confsync-cpu-s/op")
+	b.ReportMetric(theirCPU.Seconds()/float64(b.N), "ldapsearch-cpu-s/op")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(retained)/(1<<20), "snapshot-heap-MB")
+}
+
+// processCPU returns the user and system CPU time this process used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // heapLive returns the bytes of live heap objects (after the last GC,

@@ -23,10 +23,11 @@ type searcher interface {
 }
 
 // connect dials the directory, secures the connection as configured and
-// binds. The connection is closed when ctx is done, which makes every
-// blocking go-ldap call on it return; the caller must call the returned
-// release function when done with it.
-func (s *Source) connect(ctx context.Context) (*goldap.Conn, func(), error) {
+// binds: the one place confsync opens a directory connection. The
+// connection is closed when ctx is done, which makes any blocked read or
+// write return at once; the caller must call the returned release
+// function when done with it.
+func (s *Source) connect(ctx context.Context) (*wireConn, func(), error) {
 	cfg := &s.cfg
 	dialer := net.Dialer{Timeout: cfg.timeout}
 	raw, err := dialer.DialContext(ctx, "tcp", cfg.address)
@@ -36,46 +37,52 @@ func (s *Source) connect(ctx context.Context) (*goldap.Conn, func(), error) {
 		}
 		return nil, nil, fmt.Errorf("ldap: cannot connect to %s: %w", cfg.address, err)
 	}
-	isTLS := false
-	if cfg.url.Scheme == "ldaps" {
-		tc := tls.Client(raw, cfg.tls)
-		hctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-		err := tc.HandshakeContext(hctx)
-		cancel()
-		if err != nil {
-			raw.Close()
-			return nil, nil, fmt.Errorf("ldap: TLS handshake with %s failed: %w", cfg.address, err)
-		}
-		raw = tc
-		isTLS = true
-	}
-	conn := goldap.NewConn(raw, isTLS)
-	conn.Start()
-	conn.SetTimeout(cfg.timeout)
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	c := newWireConn(raw, cfg.timeout)
 	release := func() {
 		stop()
-		conn.Close()
+		if ctx.Err() == nil {
+			c.unbind()
+		}
+		raw.Close()
 	}
-	fail := func(err error) (*goldap.Conn, func(), error) {
+	fail := func(err error) (*wireConn, func(), error) {
 		release()
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, nil, fmt.Errorf("ldap: connect to %s: %w", cfg.address, ctxErr)
 		}
 		return nil, nil, err
 	}
+	handshake := func() error {
+		tc := tls.Client(raw, cfg.tls)
+		hctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+		defer cancel()
+		if err := tc.HandshakeContext(hctx); err != nil {
+			return fmt.Errorf("ldap: TLS handshake with %s failed: %w", cfg.address, err)
+		}
+		c.useConn(tc)
+		return nil
+	}
 
-	if cfg.startTLS {
-		if err := conn.StartTLS(cfg.tls); err != nil {
+	switch {
+	case cfg.url.Scheme == "ldaps":
+		if err := handshake(); err != nil {
+			return fail(err)
+		}
+	case cfg.startTLS:
+		if err := c.startTLS(); err != nil {
 			return fail(fmt.Errorf("ldap: StartTLS with %s failed: %w", cfg.address, err))
+		}
+		if err := handshake(); err != nil {
+			return fail(err)
 		}
 	}
 	if cfg.bindDN != "" {
-		if err := conn.Bind(cfg.bindDN, cfg.bindPass.Reveal()); err != nil {
+		if err := c.bind(cfg.bindDN, cfg.bindPass.Reveal()); err != nil {
 			return fail(bindError(cfg.bindDN, err))
 		}
 	}
-	return conn, release, nil
+	return c, release, nil
 }
 
 // bindError explains a failed bind. The password is never part of it.
