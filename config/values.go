@@ -153,6 +153,11 @@ func (l *loader) secret(attr *hcl.Attribute) (Secret, bool, hcl.Diagnostics) {
 	if !ok {
 		return "", false, diags
 	}
+	// Whatever its origin (a literal, env(), file()), a secret is blanked
+	// out of every diagnostic like a sensitive variable.
+	if s := v.AsString(); strings.TrimSpace(s) != "" {
+		l.secrets = append(l.secrets, s)
+	}
 	return Secret(v.AsString()), true, diags
 }
 

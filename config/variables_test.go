@@ -245,3 +245,25 @@ func TestLoadMissingPath(t *testing.T) {
 }
 
 var _ hcl.DiagnosticWriter = (*diagnosticWriter)(nil)
+
+// TestSecretAttributesRedacted: a secret written in a secret attribute
+// (here read with env()) is blanked out of diagnostics too, though it
+// never passed through a sensitive variable.
+func TestSecretAttributesRedacted(t *testing.T) {
+	const secret = "pat-0123456789"
+	dir := writeConfig(t, map[string]string{"main.hcl": `
+confluence {
+  url         = "https://confluence.example.com"
+  token       = env("TOKEN")
+  parallelism = tonumber(env("TOKEN"))
+}
+`})
+	cfg, diags := Load(LoadOptions{Path: dir, Getenv: func(string) string { return secret }})
+	var buf bytes.Buffer
+	if err := cfg.NewDiagnosticWriter(&buf, 0, false).WriteDiagnostics(diags); err != nil {
+		t.Fatal(err)
+	}
+	if !diags.HasErrors() || strings.Contains(buf.String(), secret) {
+		t.Errorf("want an error that does not show the secret, got:\n%s", buf.String())
+	}
+}
