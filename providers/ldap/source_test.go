@@ -468,3 +468,37 @@ func TestContextCancelled(t *testing.T) {
 		t.Fatalf("Read = %v, want context.Canceled", err)
 	}
 }
+
+func TestTLS(t *testing.T) {
+	srv := ldaptest.Start(t, ldaptest.Config{
+		LDIF:           []string{"testdata/openldap.ldif"},
+		DatabaseConfig: readerLimits,
+		TLS:            true,
+	})
+	tests := []struct {
+		name   string
+		modify func(*config.LDAPSource)
+		want   string // an error, or "" for success
+	}{
+		{"ldaps with ca_file", func(c *config.LDAPSource) { c.URL = srv.LDAPSURL; c.CAFile = srv.CAFile }, ""},
+		{"start_tls with ca_file", func(c *config.LDAPSource) { c.StartTLS = true; c.CAFile = srv.CAFile }, ""},
+		{"ldaps with insecure_skip_verify", func(c *config.LDAPSource) { c.URL = srv.LDAPSURL; c.InsecureSkipVerify = true }, ""},
+		{"ldaps with an unknown CA", func(c *config.LDAPSource) { c.URL = srv.LDAPSURL }, "TLS handshake"},
+		{"start_tls with an unknown CA", func(c *config.LDAPSource) { c.StartTLS = true }, "TLS handshake"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := openLDAPConfig(srv)
+			tt.modify(cfg)
+			snap, err := newSource(t, cfg).Read(context.Background(), plan.ReadRequest{Attributes: []string{"uid"}})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Read: %v", err)
+			case tt.want == "" && len(snap.Users) != 6:
+				t.Fatalf("read %d users, want 6", len(snap.Users))
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Read = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -40,6 +40,9 @@ type Config struct {
 	// DatabaseConfig is appended to the database section of slapd.conf:
 	// limits, access rules, indexes.
 	DatabaseConfig string
+	// TLS gives slapd a certificate for 127.0.0.1 from a throwaway CA,
+	// enabling StartTLS, and listens on an ldaps:// port too.
+	TLS bool
 }
 
 // Server is a running slapd.
@@ -52,9 +55,14 @@ type Server struct {
 	Suffix string
 	// RootDN binds with RootPassword and bypasses every limit.
 	RootDN string
+	// LDAPSURL is ldaps://127.0.0.1:PORT and CAFile the PEM file of the CA
+	// that signed the server's certificate, with Config.TLS.
+	LDAPSURL string
+	CAFile   string
 
-	dir  string
-	conf string
+	dir     string
+	conf    string
+	tlsConf string
 	cmd  *exec.Cmd
 	done chan struct{}
 	mu   sync.Mutex
@@ -101,6 +109,12 @@ func Start(t testing.TB, cfg Config) *Server {
 	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	if cfg.TLS {
+		var err error
+		if s.CAFile, s.tlsConf, err = writeCertificates(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s.conf = filepath.Join(dir, "slapd.conf")
 	if err := os.WriteFile(s.conf, []byte(s.config(cfg)), 0o600); err != nil {
 		t.Fatal(err)
@@ -132,6 +146,7 @@ func (s *Server) config(cfg Config) string {
 		abs, _ := filepath.Abs(sch)
 		fmt.Fprintf(&b, "include %s\n", abs)
 	}
+	b.WriteString(s.tlsConf)
 	modules := "/usr/lib/ldap"
 	if _, err := os.Stat(filepath.Join(modules, "back_mdb.la")); err == nil {
 		fmt.Fprintf(&b, "modulepath %s\nmoduleload back_mdb\n", modules)
@@ -155,10 +170,20 @@ func (s *Server) start(slapd string) error {
 	s.Addr = l.Addr().String()
 	l.Close()
 	s.URL = "ldap://" + s.Addr
+	listen := s.URL + "/"
+	if s.tlsConf != "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		s.LDAPSURL = "ldaps://" + l.Addr().String()
+		l.Close()
+		listen += " " + s.LDAPSURL + "/"
+	}
 	s.mu.Lock()
 	s.logs.Reset()
 	s.mu.Unlock()
-	cmd := exec.Command(slapd, "-f", s.conf, "-h", s.URL+"/", "-d", "0")
+	cmd := exec.Command(slapd, "-f", s.conf, "-h", listen, "-d", "0")
 	w := &lockedWriter{s: s}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
