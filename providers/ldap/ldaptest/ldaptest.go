@@ -63,10 +63,10 @@ type Server struct {
 	dir     string
 	conf    string
 	tlsConf string
-	cmd  *exec.Cmd
-	done chan struct{}
-	mu   sync.Mutex
-	logs bytes.Buffer
+	cmd     *exec.Cmd
+	done    chan struct{}
+	mu      sync.Mutex
+	logs    bytes.Buffer
 }
 
 // Binaries returns the paths of slapd and slapadd, or skips (or fails,
