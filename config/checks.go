@@ -35,3 +35,9 @@ func (l *loader) checkProtectedGroups() hcl.Diagnostics {
 	}
 	return diags
 }
+
+// at renders where a range starts, as file:line:column, for diagnostics
+// that point at a second place.
+func at(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}

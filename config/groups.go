@@ -122,7 +122,7 @@ func (l *loader) decodeGroups(block *hcl.Block, idp string) (*GroupSync, hcl.Dia
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate map block",
-					Detail:   fmt.Sprintf("The IdP group %q is already mapped at %s (IdP group names match regardless of case); list every target in one map block's to.", from, prev.DefRange),
+					Detail:   fmt.Sprintf("The IdP group %q is already mapped at %s (IdP group names match regardless of case); list every target in one map block's to.", from, at(prev.DefRange)),
 					Subject:  b.LabelRanges[0].Ptr(),
 				})
 				continue

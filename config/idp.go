@@ -67,7 +67,7 @@ func (l *loader) decodeIDP(block *hcl.Block) (*IDP, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "More than one source block",
-				Detail:   fmt.Sprintf("The idp %q already has a %s block at %s; an idp has exactly one source block. Declare another idp for another source.", name, sources[0].Type, sources[0].DefRange),
+				Detail:   fmt.Sprintf("The idp %q already has a %s block at %s; an idp has exactly one source block. Declare another idp for another source.", name, sources[0].Type, at(sources[0].DefRange)),
 				Subject:  extra.DefRange.Ptr(),
 			})
 		}
@@ -104,7 +104,7 @@ func (l *loader) decodeIDP(block *hcl.Block) (*IDP, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  fmt.Sprintf("Duplicate %s block", b.Type),
-				Detail:   fmt.Sprintf("An idp has at most one %s block; another was declared at %s.", b.Type, prev.DefRange),
+				Detail:   fmt.Sprintf("An idp has at most one %s block; another was declared at %s.", b.Type, at(prev.DefRange)),
 				Subject:  b.DefRange.Ptr(),
 			})
 			continue

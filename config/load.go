@@ -132,7 +132,7 @@ func (l *loader) decodeRoot(blocks hcl.Blocks) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  fmt.Sprintf("Duplicate %s block", b.Type),
-				Detail:   fmt.Sprintf("Only one %s block is allowed; another was declared at %s.", b.Type, prev.DefRange),
+				Detail:   fmt.Sprintf("Only one %s block is allowed; another was declared at %s.", b.Type, at(prev.DefRange)),
 				Subject:  b.DefRange.Ptr(),
 			})
 			return false
@@ -190,7 +190,7 @@ func (l *loader) decodeRoot(blocks hcl.Blocks) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate idp name",
-					Detail:   fmt.Sprintf("An idp named %q was already declared at %s; names must be unique.", p.Name, prev.DeclRange),
+					Detail:   fmt.Sprintf("An idp named %q was already declared at %s; names must be unique.", p.Name, at(prev.DeclRange)),
 					Subject:  b.LabelRanges[0].Ptr(),
 				})
 				continue

@@ -112,7 +112,7 @@ func duplicateBlock(b, first *hcl.Block) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  fmt.Sprintf("Duplicate %s block", b.Type),
-		Detail:   fmt.Sprintf("Only one %s block is allowed here; another was declared at %s.", b.Type, first.DefRange),
+		Detail:   fmt.Sprintf("Only one %s block is allowed here; another was declared at %s.", b.Type, at(first.DefRange)),
 		Subject:  b.DefRange.Ptr(),
 	}
 }

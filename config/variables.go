@@ -138,7 +138,7 @@ func (l *loader) decodeVariables(blocks hcl.Blocks, cliVars map[string]string) h
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate variable declaration",
-				Detail:   fmt.Sprintf("A variable named %q was already declared at %s.", name, prev.DeclRange),
+				Detail:   fmt.Sprintf("A variable named %q was already declared at %s.", name, at(prev.DeclRange)),
 				Subject:  b.LabelRanges[0].Ptr(),
 			})
 			continue
