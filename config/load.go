@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -220,6 +221,13 @@ func configFiles(path string) ([]string, string, hcl.Diagnostics) {
 		return nil, path, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: err.Error()}}
 	}
 	fi, err := os.Stat(abs)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, abs, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Configuration not found",
+			Detail:   fmt.Sprintf("There is no file or directory %s. Give --config (or CONFSYNC_CONFIG) a .hcl file or a directory of .hcl files.", path),
+		}}
+	}
 	if err != nil {
 		return nil, abs, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: fmt.Sprintf("%s.", err)}}
 	}
@@ -242,7 +250,7 @@ func configFiles(path string) ([]string, string, hcl.Diagnostics) {
 		return nil, abs, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "No configuration files",
-			Detail:   fmt.Sprintf("The directory %s holds no .hcl files. Give --config a file or a directory of .hcl files.", path),
+			Detail:   fmt.Sprintf("The directory %s holds no .hcl files. Give --config (or CONFSYNC_CONFIG) a .hcl file or a directory of .hcl files.", abs),
 		}}
 	}
 	return files, abs, nil
