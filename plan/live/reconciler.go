@@ -251,6 +251,10 @@ type loop struct {
 	retryAt  time.Time        // no auto reconcile before this
 	failures int
 	nextPoll time.Time
+	// notifiedAt is when this replica last acknowledged a write since the
+	// last poll: a revision that grew because of it is that same change,
+	// not a newer one that would restart the debounce.
+	notifiedAt time.Time
 }
 
 // Run reconciles until ctx is cancelled: a full reconcile first (it picks
@@ -283,6 +287,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		if r.notified {
 			r.notified = false
 			l.deb.changed(now)
+			l.notifiedAt = now
 		}
 		r.mu.Unlock()
 		if !now.Before(l.nextPoll) {
@@ -342,9 +347,14 @@ func (r *Reconciler) poll(ctx context.Context, l *loop, now time.Time) {
 				l.tried[idp] = rev
 			}
 		case rev > prev && rev > l.tried[idp]:
-			l.deb.changed(now)
+			at := now
+			if !l.notifiedAt.IsZero() {
+				at = l.notifiedAt
+			}
+			l.deb.changed(at)
 		}
 	}
+	l.notifiedAt = time.Time{}
 	r.publishPending(l)
 }
 

@@ -16,12 +16,16 @@ type debouncer struct {
 	last  time.Time // newest such change
 }
 
-// changed records a change seen at now.
-func (d *debouncer) changed(now time.Time) {
-	if d.first.IsZero() {
-		d.first = now
+// changed records a change made at t. Changes may be reported out of
+// order (a write notified locally, then seen again as a revision); the
+// newest time counts.
+func (d *debouncer) changed(t time.Time) {
+	if d.first.IsZero() || t.Before(d.first) {
+		d.first = t
 	}
-	d.last = now
+	if t.After(d.last) {
+		d.last = t
+	}
 }
 
 // pending reports whether a change awaits a reconcile.

@@ -18,6 +18,7 @@ func TestDebouncer(t *testing.T) {
 		{"a later change pushes the due time", []float64{0, 1.5}, 3.5},
 		{"a steady stream is reconciled after max wait", []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9.5}, 10},
 		{"a change just before max wait", []float64{0, 9}, 10},
+		{"changes reported out of order", []float64{1, 0.5, 0}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
