@@ -165,6 +165,11 @@ func applyPath(kind *resourceKind, obj map[string]any, op string, p filter.Path,
 			return setTopLevel(kind, obj, ext.ID, m)
 		}
 	}
+	if urn == "" {
+		if ext := kind.extensionOf(a.Name); ext != nil {
+			urn = ext.ID
+		}
+	}
 	if urn == "" && readOnlyAttr(a.Name) {
 		if pathless {
 			return nil

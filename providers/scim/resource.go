@@ -140,6 +140,9 @@ func setTopLevel(kind *resourceKind, out map[string]any, k string, v any) error 
 		}
 		return nil
 	}
+	if ext := kind.extensionOf(k); ext != nil {
+		return setTopLevel(kind, out, ext.ID, map[string]any{k: v})
+	}
 	return setAttr(out, kind.def("", k), k, v)
 }
 

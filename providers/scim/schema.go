@@ -217,3 +217,18 @@ func (k *resourceKind) caseExact(urn, name, sub string) bool {
 	}
 	return false
 }
+
+// extensionOf returns the extension that defines an attribute the core
+// schema does not, for unqualified names in legacy Entra requests
+// ("manager", "department" without their URN).
+func (k *resourceKind) extensionOf(name string) *schemaDef {
+	if k.def("", name) != nil {
+		return nil
+	}
+	for _, e := range k.extensions {
+		if e.attr(name) != nil {
+			return e
+		}
+	}
+	return nil
+}

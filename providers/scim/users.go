@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/confsync/confsync/providers/store"
@@ -233,11 +234,16 @@ func (s *Server) renderUser(r *request, u *store.User, proj projection) (map[str
 
 // userResource adds the bookkeeping attributes to a user's attributes.
 func userResource(u *store.User, m map[string]any, base string) map[string]any {
-	schemas := []any{UserSchema}
+	var exts []string
 	for k, v := range m {
 		if _, ok := v.(map[string]any); ok && strings.HasPrefix(strings.ToLower(k), "urn:") {
-			schemas = append(schemas, k)
+			exts = append(exts, k)
 		}
+	}
+	sort.Strings(exts)
+	schemas := []any{UserSchema}
+	for _, e := range exts {
+		schemas = append(schemas, e)
 	}
 	m["schemas"] = schemas
 	m["id"] = u.ID

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Expr is a parsed filter expression.
@@ -104,6 +105,9 @@ func Parse(s string) (Expr, error) {
 	}
 	if len(s) > MaxLength {
 		return nil, &Error{Msg: "filter too long"}
+	}
+	if !utf8.ValidString(s) {
+		return nil, &Error{Msg: "filter is not valid UTF-8"}
 	}
 	p := &parser{src: s}
 	e, err := p.or(0)

@@ -3,6 +3,7 @@ package filter
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // AttrPath names an attribute, optionally a sub-attribute of it, optionally
@@ -86,6 +87,9 @@ func ParsePath(s string) (Path, error) {
 	}
 	if len(s) > MaxLength {
 		return Path{}, &Error{Msg: "path too long"}
+	}
+	if !utf8.ValidString(s) {
+		return Path{}, &Error{Msg: "path is not valid UTF-8"}
 	}
 	p := &parser{src: s}
 	path, err := p.parsePath()
