@@ -118,8 +118,9 @@ func BenchmarkWriteThrottled(b *testing.B) {
 		srv.ResetStats()
 		o := quickOptions(base)
 		// Enough requests in flight that answer latency on a busy machine
-		// does not bound the rate; the rate limit is what paces the run.
-		o.Parallelism = 16
+		// (or of a real Confluence, 50-300 ms per admin call) does not bound
+		// the rate; the rate limit is what paces the run.
+		o.Parallelism = 32
 		o.MaxBackoff = time.Second
 		c, err := confluence.New(o)
 		if err != nil {
@@ -129,7 +130,7 @@ func BenchmarkWriteThrottled(b *testing.B) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var failures []error
-		for range 32 {
+		for range 64 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -315,8 +315,20 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 			if wait <= 0 {
 				wait = c.backoff(throttled)
 			}
-			c.pause(wait)
+			// The refused request waits the whole retry-after. Every other
+			// request pauses for one refill interval when Confluence
+			// announced its rate (retry-after comes in whole seconds, far
+			// longer than a token takes at a high rate, and the learned
+			// pace keeps them under it), else for retry-after as well.
+			if refill := refillInterval(hdr); refill > 0 && refill < wait {
+				c.pause(refill)
+			} else {
+				c.pause(wait)
+			}
 			c.log.Debug("confluence: throttled", "method", cl.ep.Method, "path", path, "wait", wait)
+			if err := sleep(ctx, wait); err != nil {
+				return res, err
+			}
 		case status == http.StatusInternalServerError || status == http.StatusBadGateway ||
 			status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
 			attempts++
@@ -409,12 +421,10 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 // headers and pauses every request when the bucket is empty, so that the
 // next request does not earn a 429.
 func (c *Client) observeRateLimit(h http.Header) {
-	interval, err1 := strconv.ParseFloat(strings.TrimSpace(h.Get("X-RateLimit-Interval-Seconds")), 64)
-	fill, err2 := strconv.ParseFloat(strings.TrimSpace(h.Get("X-RateLimit-FillRate")), 64)
-	rateKnown := err1 == nil && err2 == nil && interval > 0 && fill > 0
-	if rateKnown {
+	refill := refillInterval(h)
+	if refill > 0 {
 		// A little under the server's rate leaves room for clock skew.
-		lim := rate.Limit(fill / interval * learnedRateMargin)
+		lim := rate.Limit(learnedRateMargin / refill.Seconds())
 		if lim != c.learned.Limit() {
 			c.learned.SetLimit(lim)
 		}
@@ -429,12 +439,21 @@ func (c *Client) observeRateLimit(h http.Header) {
 	}
 	wait := retryAfter(h)
 	if wait <= 0 {
-		if !rateKnown {
-			return
-		}
-		wait = time.Duration(interval / fill * float64(time.Second))
+		wait = refill
 	}
 	c.pause(wait)
+}
+
+// refillInterval is the time Confluence's bucket takes to gain one token,
+// from X-RateLimit-Interval-Seconds / X-RateLimit-FillRate; zero when the
+// headers are absent.
+func refillInterval(h http.Header) time.Duration {
+	interval, err1 := strconv.ParseFloat(strings.TrimSpace(h.Get("X-RateLimit-Interval-Seconds")), 64)
+	fill, err2 := strconv.ParseFloat(strings.TrimSpace(h.Get("X-RateLimit-FillRate")), 64)
+	if err1 != nil || err2 != nil || interval <= 0 || fill <= 0 {
+		return 0
+	}
+	return time.Duration(interval / fill * float64(time.Second))
 }
 
 // learnedRateMargin is the fraction of Confluence's announced rate the
