@@ -118,7 +118,7 @@ func fmtFiles(p string, recursive bool) ([]string, error) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(d.Name(), ".hcl") && d.Type().IsRegular() {
+		if strings.HasSuffix(d.Name(), ".hcl") && (d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0) {
 			files = append(files, path)
 		}
 		return nil
@@ -148,12 +148,18 @@ func fmtFile(name string, opts fmtOptions) (bool, error) {
 	if opts.check {
 		return true, nil
 	}
-	fi, err := os.Stat(name)
+	// Write through a symbolic link rather than replacing it.
+	target, err := filepath.EvalSymlinks(name)
+	if err != nil {
+		fmt.Fprintf(opts.stderr, "Error: cannot write %s: %s\n", name, err)
+		return true, err
+	}
+	fi, err := os.Stat(target)
 	if err != nil {
 		fmt.Fprintf(opts.stderr, "Error: cannot write %s: %s\n", name, errors.Unwrap(err))
 		return true, err
 	}
-	if err := writeFileAtomic(name, out, fi.Mode().Perm()); err != nil {
+	if err := writeFileAtomic(target, out, fi.Mode().Perm()); err != nil {
 		fmt.Fprintf(opts.stderr, "Error: cannot write %s: %s\n", name, err)
 		return true, err
 	}
