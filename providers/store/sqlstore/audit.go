@@ -17,7 +17,7 @@ func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
 		r.ID = uuid.NewString()
 	}
 	err := s.write(ctx, func(t *txn) error {
-		if _, err := t.exec(ctx, `INSERT INTO audit_runs (id, started, finished, run_trigger, outcome, message)
+		if _, err := t.exec(`INSERT INTO audit_runs (id, started, finished, run_trigger, outcome, message)
 			VALUES (?, ?, ?, ?, ?, ?)`,
 			r.ID, stamp(r.Started), micros(r.Finished), r.Trigger, r.Outcome, r.Message); err != nil {
 			return err
@@ -31,7 +31,7 @@ func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
 				pos++
 			}
 			acts = acts[n:]
-			if _, err := t.exec(ctx, "INSERT INTO audit_actions (run_id, pos, action, object, idp, error) VALUES "+
+			if _, err := t.exec("INSERT INTO audit_actions (run_id, pos, action, object, idp, error) VALUES "+
 				placeholders(n, 6), args...); err != nil {
 				return err
 			}

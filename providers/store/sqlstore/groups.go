@@ -42,10 +42,10 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, members []store
 	}
 	ts := now()
 	err = s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, g.IDP); err != nil {
+		if err := t.bumpRevision(g.IDP); err != nil {
 			return err
 		}
-		_, err := t.exec(ctx, `INSERT INTO scim_groups
+		_, err := t.exec(`INSERT INTO scim_groups
 			(idp, id, external_id, display_name, display_name_lower, attributes, version, created, modified)
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 			g.IDP, id, g.ExternalID, g.DisplayName, lower(g.DisplayName), attrsText(g.Attributes), micros(ts), micros(ts))
@@ -55,7 +55,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, members []store
 		if err != nil {
 			return err
 		}
-		return t.insertMembers(ctx, g.IDP, id, members)
+		return t.insertMembers(g.IDP, id, members)
 	})
 	if err != nil {
 		return fmt.Errorf("create group: %w", err)
@@ -102,10 +102,10 @@ func (s *Store) ReplaceGroup(ctx context.Context, g *store.Group, ifVersion int6
 	ts := now()
 	var version, created int64
 	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, g.IDP); err != nil {
+		if err := t.bumpRevision(g.IDP); err != nil {
 			return err
 		}
-		err := t.queryRow(ctx, "SELECT version, created FROM scim_groups WHERE idp = ? AND id = ?"+s.d.forUpdate, g.IDP, g.ID).Scan(&version, &created)
+		err := t.queryRow("SELECT version, created FROM scim_groups WHERE idp = ? AND id = ?"+s.d.forUpdate, g.IDP, g.ID).Scan(&version, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("group %q in %s: %w", g.ID, g.IDP, store.ErrNotFound)
 		}
@@ -116,7 +116,7 @@ func (s *Store) ReplaceGroup(ctx context.Context, g *store.Group, ifVersion int6
 			return fmt.Errorf("group %q is at version %d, not %d: %w", g.ID, version, ifVersion, store.ErrVersionMismatch)
 		}
 		version++
-		_, err = t.exec(ctx, `UPDATE scim_groups SET external_id = ?, display_name = ?, display_name_lower = ?,
+		_, err = t.exec(`UPDATE scim_groups SET external_id = ?, display_name = ?, display_name_lower = ?,
 			attributes = ?, version = ?, modified = ? WHERE idp = ? AND id = ?`,
 			g.ExternalID, g.DisplayName, lower(g.DisplayName), attrsText(g.Attributes), version, micros(ts), g.IDP, g.ID)
 		if s.d.isUnique(err) {
@@ -135,13 +135,13 @@ func (s *Store) ReplaceGroup(ctx context.Context, g *store.Group, ifVersion int6
 // groups, in one transaction.
 func (s *Store) DeleteGroup(ctx context.Context, idp, id string) error {
 	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, idp); err != nil {
+		if err := t.bumpRevision(idp); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "DELETE FROM scim_memberships WHERE idp = ? AND group_id = ?", idp, id); err != nil {
+		if _, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ?", idp, id); err != nil {
 			return err
 		}
-		res, err := t.exec(ctx, "DELETE FROM scim_groups WHERE idp = ? AND id = ?", idp, id)
+		res, err := t.exec("DELETE FROM scim_groups WHERE idp = ? AND id = ?", idp, id)
 		if err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (s *Store) DeleteGroup(ctx context.Context, idp, id string) error {
 		} else if n == 0 {
 			return fmt.Errorf("group %q in %s: %w", id, idp, store.ErrNotFound)
 		}
-		return t.leaveAllGroups(ctx, idp, id)
+		return t.leaveAllGroups(idp, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete group: %w", err)

@@ -11,9 +11,9 @@ import (
 
 // readLock reads the lock row inside a write transaction, locking it on
 // PostgreSQL (SQLite's write transaction already excludes other writers).
-func (t *txn) readLock(ctx context.Context) (holder string, expires time.Time, err error) {
+func (t *txn) readLock() (holder string, expires time.Time, err error) {
 	var exp int64
-	if err := t.queryRow(ctx, "SELECT holder, expires FROM apply_lock WHERE id = 1"+t.d.forUpdate).Scan(&holder, &exp); err != nil {
+	if err := t.queryRow("SELECT holder, expires FROM apply_lock WHERE id = 1"+t.d.forUpdate).Scan(&holder, &exp); err != nil {
 		return "", time.Time{}, fmt.Errorf("read lock: %w", err)
 	}
 	return holder, fromMicros(exp), nil
@@ -31,7 +31,7 @@ func (s *Store) AcquireLock(ctx context.Context, holder string, ttl time.Duratio
 		return errors.New("acquire lock: ttl must be positive")
 	}
 	err := s.write(ctx, func(t *txn) error {
-		cur, exp, err := t.readLock(ctx)
+		cur, exp, err := t.readLock()
 		if err != nil {
 			return err
 		}
@@ -39,7 +39,7 @@ func (s *Store) AcquireLock(ctx context.Context, holder string, ttl time.Duratio
 		if cur != "" && cur != holder && exp.After(ts) {
 			return &plan.LockedError{Lock: plan.LockInfo{Holder: cur, Expires: exp}}
 		}
-		_, err = t.exec(ctx, "UPDATE apply_lock SET holder = ?, expires = ? WHERE id = 1", holder, micros(ts.Add(ttl)))
+		_, err = t.exec("UPDATE apply_lock SET holder = ?, expires = ? WHERE id = 1", holder, micros(ts.Add(ttl)))
 		return err
 	})
 	if err != nil {
@@ -51,7 +51,7 @@ func (s *Store) AcquireLock(ctx context.Context, holder string, ttl time.Duratio
 // ReleaseLock releases the lock if holder holds it.
 func (s *Store) ReleaseLock(ctx context.Context, holder string) error {
 	err := s.write(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, "UPDATE apply_lock SET holder = '', expires = 0 WHERE id = 1 AND holder = ?", holder)
+		_, err := t.exec("UPDATE apply_lock SET holder = '', expires = 0 WHERE id = 1 AND holder = ?", holder)
 		return err
 	})
 	if err != nil {
@@ -63,7 +63,7 @@ func (s *Store) ReleaseLock(ctx context.Context, holder string) error {
 // ForceUnlock releases the lock whoever holds it.
 func (s *Store) ForceUnlock(ctx context.Context) error {
 	err := s.write(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, "UPDATE apply_lock SET holder = '', expires = 0 WHERE id = 1")
+		_, err := t.exec("UPDATE apply_lock SET holder = '', expires = 0 WHERE id = 1")
 		return err
 	})
 	if err != nil {

@@ -34,7 +34,7 @@ func cleanMembers(m []store.Member) ([]store.Member, error) {
 
 // insertMembers adds membership rows, ignoring those already there. It
 // touches only the rows it adds, whatever the size of the group.
-func (t *txn) insertMembers(ctx context.Context, idp, groupID string, m []store.Member) error {
+func (t *txn) insertMembers(idp, groupID string, m []store.Member) error {
 	for len(m) > 0 {
 		n := min(len(m), membersPerStatement, t.d.maxParams/4)
 		chunk := m[:n]
@@ -43,7 +43,7 @@ func (t *txn) insertMembers(ctx context.Context, idp, groupID string, m []store.
 		for _, x := range chunk {
 			args = append(args, idp, groupID, x.ID, x.Type)
 		}
-		if _, err := t.exec(ctx, "INSERT INTO scim_memberships (idp, group_id, member_id, member_type) VALUES "+
+		if _, err := t.exec("INSERT INTO scim_memberships (idp, group_id, member_id, member_type) VALUES "+
 			placeholders(n, 4)+" ON CONFLICT DO NOTHING", args...); err != nil {
 			return fmt.Errorf("add members: %w", err)
 		}
@@ -53,8 +53,8 @@ func (t *txn) insertMembers(ctx context.Context, idp, groupID string, m []store.
 
 // touchGroup gives a group a new version, and fails with ErrNotFound when
 // there is no such group. On PostgreSQL it also locks the group's row.
-func (t *txn) touchGroup(ctx context.Context, idp, groupID string) error {
-	res, err := t.exec(ctx, "UPDATE scim_groups SET version = version + 1, modified = ? WHERE idp = ? AND id = ?",
+func (t *txn) touchGroup(idp, groupID string) error {
+	res, err := t.exec("UPDATE scim_groups SET version = version + 1, modified = ? WHERE idp = ? AND id = ?",
 		micros(now()), idp, groupID)
 	if err != nil {
 		return err
@@ -69,13 +69,13 @@ func (t *txn) touchGroup(ctx context.Context, idp, groupID string) error {
 
 // leaveAllGroups removes a deleted resource from every group it was in and
 // gives those groups a new version.
-func (t *txn) leaveAllGroups(ctx context.Context, idp, memberID string) error {
-	if _, err := t.exec(ctx, `UPDATE scim_groups SET version = version + 1, modified = ?
+func (t *txn) leaveAllGroups(idp, memberID string) error {
+	if _, err := t.exec(`UPDATE scim_groups SET version = version + 1, modified = ?
 		WHERE idp = ? AND id IN (SELECT group_id FROM scim_memberships WHERE idp = ? AND member_id = ?)`,
 		micros(now()), idp, idp, memberID); err != nil {
 		return fmt.Errorf("leave groups: %w", err)
 	}
-	if _, err := t.exec(ctx, "DELETE FROM scim_memberships WHERE idp = ? AND member_id = ?", idp, memberID); err != nil {
+	if _, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND member_id = ?", idp, memberID); err != nil {
 		return fmt.Errorf("leave groups: %w", err)
 	}
 	return nil
@@ -89,13 +89,13 @@ func (s *Store) AddMembers(ctx context.Context, idp, groupID string, m []store.M
 		return fmt.Errorf("add members to %q: %w", groupID, err)
 	}
 	err = s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, idp); err != nil {
+		if err := t.bumpRevision(idp); err != nil {
 			return err
 		}
-		if err := t.touchGroup(ctx, idp, groupID); err != nil {
+		if err := t.touchGroup(idp, groupID); err != nil {
 			return err
 		}
-		return t.insertMembers(ctx, idp, groupID, m)
+		return t.insertMembers(idp, groupID, m)
 	})
 	if err != nil {
 		return fmt.Errorf("add members to %q: %w", groupID, err)
@@ -107,10 +107,10 @@ func (s *Store) AddMembers(ctx context.Context, idp, groupID string, m []store.M
 // gives the group a new version, in one transaction.
 func (s *Store) RemoveMembers(ctx context.Context, idp, groupID string, ids []string) error {
 	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, idp); err != nil {
+		if err := t.bumpRevision(idp); err != nil {
 			return err
 		}
-		if err := t.touchGroup(ctx, idp, groupID); err != nil {
+		if err := t.touchGroup(idp, groupID); err != nil {
 			return err
 		}
 		for len(ids) > 0 {
@@ -122,7 +122,7 @@ func (s *Store) RemoveMembers(ctx context.Context, idp, groupID string, ids []st
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			if _, err := t.exec(ctx, "DELETE FROM scim_memberships WHERE idp = ? AND group_id = ? AND member_id IN "+
+			if _, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ? AND member_id IN "+
 				placeholders(1, n), args...); err != nil {
 				return err
 			}
@@ -142,16 +142,16 @@ func (s *Store) ReplaceMembers(ctx context.Context, idp, groupID string, m []sto
 		return fmt.Errorf("replace members of %q: %w", groupID, err)
 	}
 	err = s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, idp); err != nil {
+		if err := t.bumpRevision(idp); err != nil {
 			return err
 		}
-		if err := t.touchGroup(ctx, idp, groupID); err != nil {
+		if err := t.touchGroup(idp, groupID); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "DELETE FROM scim_memberships WHERE idp = ? AND group_id = ?", idp, groupID); err != nil {
+		if _, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ?", idp, groupID); err != nil {
 			return err
 		}
-		return t.insertMembers(ctx, idp, groupID, m)
+		return t.insertMembers(idp, groupID, m)
 	})
 	if err != nil {
 		return fmt.Errorf("replace members of %q: %w", groupID, err)

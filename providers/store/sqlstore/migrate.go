@@ -163,14 +163,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	if have > len(migrations) {
 		return fmt.Errorf("the database has schema version %d, newer than this confsync knows (%d): upgrade confsync", have, len(migrations))
 	}
-	t := &txn{tx: tx, d: s.d}
+	t := &txn{ctx: ctx, tx: tx, d: s.d}
 	for _, m := range migrations[have:] {
 		for _, stmt := range m.stmts(s.d) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 			}
 		}
-		if _, err := t.exec(ctx, "INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
+		if _, err := t.exec("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
 			m.version, m.name, micros(now())); err != nil {
 			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 		}

@@ -26,9 +26,9 @@ func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
 		return nil, fmt.Errorf("read ownership: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	t := &txn{tx: tx, d: s.d}
+	t := &txn{ctx: ctx, tx: tx, d: s.d}
 	o := &plan.Ownership{}
-	rows, err := t.query(ctx, `SELECT username, idp, source_id, display_name, email, custom, active, adopted, updated
+	rows, err := t.query(`SELECT username, idp, source_id, display_name, email, custom, active, adopted, updated
 		FROM managed_users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("read managed users: %w", err)
@@ -54,7 +54,7 @@ func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
 		return nil, fmt.Errorf("read managed users: %w", err)
 	}
 
-	rows, err = t.query(ctx, "SELECT name, idp, created_by_confsync, updated FROM managed_groups ORDER BY name")
+	rows, err = t.query("SELECT name, idp, created_by_confsync, updated FROM managed_groups ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("read managed groups: %w", err)
 	}
@@ -74,7 +74,7 @@ func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
 		return nil, fmt.Errorf("read managed groups: %w", err)
 	}
 
-	rows, err = t.query(ctx, "SELECT username, group_name, idp, updated FROM managed_memberships ORDER BY group_name, username")
+	rows, err = t.query("SELECT username, group_name, idp, updated FROM managed_memberships ORDER BY group_name, username")
 	if err != nil {
 		return nil, fmt.Errorf("read managed memberships: %w", err)
 	}
@@ -109,7 +109,7 @@ func (s *Store) RecordUser(ctx context.Context, u plan.ManagedUser) error {
 		return fmt.Errorf("record user %s: %w", u.Username, err)
 	}
 	err = s.write(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `INSERT INTO managed_users
+		_, err := t.exec(`INSERT INTO managed_users
 			(username, idp, source_id, display_name, email, custom, active, adopted, updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO UPDATE SET idp = excluded.idp, source_id = excluded.source_id,
@@ -127,10 +127,10 @@ func (s *Store) RecordUser(ctx context.Context, u plan.ManagedUser) error {
 // ForgetUser forgets a managed user and its managed memberships.
 func (s *Store) ForgetUser(ctx context.Context, username string) error {
 	err := s.write(ctx, func(t *txn) error {
-		if _, err := t.exec(ctx, "DELETE FROM managed_memberships WHERE username = ?", username); err != nil {
+		if _, err := t.exec("DELETE FROM managed_memberships WHERE username = ?", username); err != nil {
 			return err
 		}
-		_, err := t.exec(ctx, "DELETE FROM managed_users WHERE username = ?", username)
+		_, err := t.exec("DELETE FROM managed_users WHERE username = ?", username)
 		return err
 	})
 	if err != nil {
@@ -145,7 +145,7 @@ func (s *Store) RecordGroup(ctx context.Context, g plan.ManagedGroup) error {
 		return errors.New("record group: empty name")
 	}
 	err := s.write(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `INSERT INTO managed_groups (name, idp, created_by_confsync, updated) VALUES (?, ?, ?, ?)
+		_, err := t.exec(`INSERT INTO managed_groups (name, idp, created_by_confsync, updated) VALUES (?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET idp = excluded.idp, created_by_confsync = excluded.created_by_confsync,
 			updated = excluded.updated`,
 			g.Name, g.IDP, b2i(g.Created), stamp(g.Updated))
@@ -160,10 +160,10 @@ func (s *Store) RecordGroup(ctx context.Context, g plan.ManagedGroup) error {
 // ForgetGroup forgets a managed group and the managed memberships in it.
 func (s *Store) ForgetGroup(ctx context.Context, name string) error {
 	err := s.write(ctx, func(t *txn) error {
-		if _, err := t.exec(ctx, "DELETE FROM managed_memberships WHERE group_name = ?", name); err != nil {
+		if _, err := t.exec("DELETE FROM managed_memberships WHERE group_name = ?", name); err != nil {
 			return err
 		}
-		_, err := t.exec(ctx, "DELETE FROM managed_groups WHERE name = ?", name)
+		_, err := t.exec("DELETE FROM managed_groups WHERE name = ?", name)
 		return err
 	})
 	if err != nil {
@@ -178,7 +178,7 @@ func (s *Store) RecordMembership(ctx context.Context, m plan.ManagedMembership) 
 		return errors.New("record membership: empty username or group")
 	}
 	err := s.write(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `INSERT INTO managed_memberships (username, group_name, idp, updated) VALUES (?, ?, ?, ?)
+		_, err := t.exec(`INSERT INTO managed_memberships (username, group_name, idp, updated) VALUES (?, ?, ?, ?)
 			ON CONFLICT (username, group_name) DO UPDATE SET idp = excluded.idp, updated = excluded.updated`,
 			m.Username, m.Group, m.IDP, stamp(m.Updated))
 		return err
@@ -192,7 +192,7 @@ func (s *Store) RecordMembership(ctx context.Context, m plan.ManagedMembership) 
 // ForgetMembership forgets a managed membership.
 func (s *Store) ForgetMembership(ctx context.Context, username, group string) error {
 	err := s.write(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, "DELETE FROM managed_memberships WHERE username = ? AND group_name = ?", username, group)
+		_, err := t.exec("DELETE FROM managed_memberships WHERE username = ? AND group_name = ?", username, group)
 		return err
 	})
 	if err != nil {
@@ -219,7 +219,7 @@ func (s *Store) LastRead(ctx context.Context, idp string) (plan.SourceCounts, bo
 // RecordRead stores the counts of a successful read. A zero At is now.
 func (s *Store) RecordRead(ctx context.Context, idp string, c plan.SourceCounts) error {
 	err := s.write(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `INSERT INTO source_reads (idp, users, groups_count, read_at) VALUES (?, ?, ?, ?)
+		_, err := t.exec(`INSERT INTO source_reads (idp, users, groups_count, read_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (idp) DO UPDATE SET users = excluded.users, groups_count = excluded.groups_count, read_at = excluded.read_at`,
 			idp, c.Users, c.Groups, stamp(c.At))
 		return err

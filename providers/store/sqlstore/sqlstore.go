@@ -38,6 +38,12 @@ type Store struct {
 	// lets run beside the writer. For PostgreSQL r and w are one pool.
 	r   *sql.DB
 	log *slog.Logger
+	// committer batches concurrent writes into shared transactions.
+	committer *committer
+	// checkpointDB is SQLite's checkpointer connection (nil for PostgreSQL).
+	checkpointDB   *sql.DB
+	stopCheckpoint chan struct{}
+	checkpointDone chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,6 +74,10 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*Store, 
 		wq[k] = v
 	}
 	wq.Set("_txlock", "immediate")
+	// The checkpointer below copies the WAL into the database off the write
+	// path; the writer checkpoints only if it falls far behind.
+	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", fallbackCheckpointPages))
+	wq.Add("_pragma", "journal_size_limit(67108864)")
 	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
@@ -98,10 +108,20 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*Store, 
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.r = r
+	q.Del("_query_only")
+	ck, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	s.checkpointDB = ck
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
+	s.committer = startCommitter(s, 1)
+	s.startCheckpointer()
 	logger.Debug("store opened", "dialect", "sqlite", "path", path)
 	return s, nil
 }
@@ -130,6 +150,7 @@ func OpenPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*Store,
 		db.Close()
 		return nil, fmt.Errorf("open postgres store: %w", redactDSN(err, dsn))
 	}
+	s.committer = startCommitter(s, postgresCommitters)
 	logger.Debug("store opened", "dialect", "postgres")
 	return s, nil
 }
@@ -165,60 +186,43 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	if s.committer != nil {
+		s.committer.stop()
+	}
+	if s.stopCheckpoint != nil {
+		close(s.stopCheckpoint)
+		<-s.checkpointDone
+	}
+	var err error
+	if s.checkpointDB != nil {
+		err = s.checkpointDB.Close()
+	}
+	err = errors.Join(err, s.w.Close())
 	if s.r != nil && s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
 	return err
 }
 
-// txn is a transaction that speaks the dialect's placeholders.
+// txn is a write transaction that speaks the dialect's placeholders. Its
+// statements run under the batch's context (see batch.go), not under the
+// context of the caller whose write they carry.
 type txn struct {
-	tx *sql.Tx
-	d  *dialect
+	ctx context.Context
+	tx  *sql.Tx
+	d   *dialect
 }
 
-func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+func (t *txn) exec(q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, t.d.rebind(q), args...)
 }
 
-func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, t.d.rebind(q), args...)
 }
 
-func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
-}
-
-// maxTxAttempts bounds the retries of a transaction PostgreSQL aborted to
-// break a deadlock.
-const maxTxAttempts = 5
-
-// write runs fn in a write transaction and commits it; fn's error (or a
-// failed commit) rolls it back. fn may run more than once.
-func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
-	for attempt := 1; ; attempt++ {
-		err := s.writeOnce(ctx, fn)
-		if err == nil || !s.d.isRetryable(err) || attempt == maxTxAttempts {
-			return err
-		}
-		s.log.Debug("store transaction retried", "attempt", attempt, "err", err)
-	}
-}
-
-func (s *Store) writeOnce(ctx context.Context, fn func(t *txn) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(&txn{tx: tx, d: s.d}); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+func (t *txn) queryRow(q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, t.d.rebind(q), args...)
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

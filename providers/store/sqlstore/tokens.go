@@ -39,7 +39,7 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	}
 	ts := now()
 	err := s.write(ctx, func(tx *txn) error {
-		_, err := tx.exec(ctx, "INSERT INTO tokens (id, idp, sha256, created, description) VALUES (?, ?, ?, ?, ?)",
+		_, err := tx.exec("INSERT INTO tokens (id, idp, sha256, created, description) VALUES (?, ?, ?, ?, ?)",
 			id, t.IDP, hash, micros(ts), t.Description)
 		if s.d.isUnique(err) {
 			return fmt.Errorf("token id %q or hash already stored: %w", id, store.ErrConflict)
@@ -85,7 +85,7 @@ func (s *Store) ListTokens(ctx context.Context, idp string) ([]*store.Token, err
 // RevokeToken deletes a token's record; an unknown id is ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	err := s.write(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, "DELETE FROM tokens WHERE id = ?", id)
+		res, err := t.exec("DELETE FROM tokens WHERE id = ?", id)
 		if err != nil {
 			return err
 		}

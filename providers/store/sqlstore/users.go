@@ -15,8 +15,8 @@ import (
 
 // bumpRevision advances the IdP's revision. Every SCIM write calls it first:
 // on PostgreSQL the row lock it takes queues the IdP's writers in one order.
-func (t *txn) bumpRevision(ctx context.Context, idp string) error {
-	_, err := t.exec(ctx, `INSERT INTO idp_revisions (idp, revision) VALUES (?, 1)
+func (t *txn) bumpRevision(idp string) error {
+	_, err := t.exec(`INSERT INTO idp_revisions (idp, revision) VALUES (?, 1)
 		ON CONFLICT (idp) DO UPDATE SET revision = idp_revisions.revision + 1`, idp)
 	if err != nil {
 		return fmt.Errorf("bump revision: %w", err)
@@ -75,10 +75,10 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	}
 	ts := now()
 	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, u.IDP); err != nil {
+		if err := t.bumpRevision(u.IDP); err != nil {
 			return err
 		}
-		_, err := t.exec(ctx, `INSERT INTO scim_users
+		_, err := t.exec(`INSERT INTO scim_users
 			(idp, id, external_id, user_name, user_name_lower, active, attributes, version, created, modified)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 			u.IDP, id, u.ExternalID, u.UserName, lower(u.UserName), b2i(u.Active), attrsText(u.Attributes), micros(ts), micros(ts))
@@ -133,10 +133,10 @@ func (s *Store) ReplaceUser(ctx context.Context, u *store.User, ifVersion int64)
 	ts := now()
 	var version, created int64
 	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, u.IDP); err != nil {
+		if err := t.bumpRevision(u.IDP); err != nil {
 			return err
 		}
-		err := t.queryRow(ctx, "SELECT version, created FROM scim_users WHERE idp = ? AND id = ?"+s.d.forUpdate, u.IDP, u.ID).Scan(&version, &created)
+		err := t.queryRow("SELECT version, created FROM scim_users WHERE idp = ? AND id = ?"+s.d.forUpdate, u.IDP, u.ID).Scan(&version, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("user %q in %s: %w", u.ID, u.IDP, store.ErrNotFound)
 		}
@@ -147,7 +147,7 @@ func (s *Store) ReplaceUser(ctx context.Context, u *store.User, ifVersion int64)
 			return fmt.Errorf("user %q is at version %d, not %d: %w", u.ID, version, ifVersion, store.ErrVersionMismatch)
 		}
 		version++
-		_, err = t.exec(ctx, `UPDATE scim_users SET external_id = ?, user_name = ?, user_name_lower = ?, active = ?,
+		_, err = t.exec(`UPDATE scim_users SET external_id = ?, user_name = ?, user_name_lower = ?, active = ?,
 			attributes = ?, version = ?, modified = ? WHERE idp = ? AND id = ?`,
 			u.ExternalID, u.UserName, lower(u.UserName), b2i(u.Active), attrsText(u.Attributes), version, micros(ts), u.IDP, u.ID)
 		if s.d.isUnique(err) {
@@ -166,10 +166,10 @@ func (s *Store) ReplaceUser(ctx context.Context, u *store.User, ifVersion int64)
 // groups it leaves get a new version.
 func (s *Store) DeleteUser(ctx context.Context, idp, id string) error {
 	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(ctx, idp); err != nil {
+		if err := t.bumpRevision(idp); err != nil {
 			return err
 		}
-		res, err := t.exec(ctx, "DELETE FROM scim_users WHERE idp = ? AND id = ?", idp, id)
+		res, err := t.exec("DELETE FROM scim_users WHERE idp = ? AND id = ?", idp, id)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (s *Store) DeleteUser(ctx context.Context, idp, id string) error {
 		} else if n == 0 {
 			return fmt.Errorf("user %q in %s: %w", id, idp, store.ErrNotFound)
 		}
-		return t.leaveAllGroups(ctx, idp, id)
+		return t.leaveAllGroups(idp, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)

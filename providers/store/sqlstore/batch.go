@@ -1,0 +1,182 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Group commit. Every write is durable before it returns, which costs an
+// fsync per commit; one transaction per write would cap a store at one
+// write per fsync. Instead, writes that arrive while a transaction commits
+// queue up, and the next transaction carries all of them, each inside its
+// own savepoint: a write that fails (a uniqueness conflict, say) rolls back
+// alone and the others commit. Each waiting caller is answered only after
+// the shared COMMIT has returned, so an acknowledged write is a durable one.
+
+const (
+	// maxBatch bounds the writes of one transaction.
+	maxBatch = 256
+	// maxTxAttempts bounds the retries of a write PostgreSQL aborted to
+	// break a deadlock.
+	maxTxAttempts = 5
+	// postgresCommitters is how many transactions a PostgreSQL store runs at
+	// once; SQLite has one writer.
+	postgresCommitters = 4
+)
+
+// errClosed is returned by writes to a closed store.
+var errClosed = errors.New("the store is closed")
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(t *txn) error
+	done chan error
+}
+
+type committer struct {
+	s    *Store
+	reqs chan *writeReq
+	quit chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+func startCommitter(s *Store, workers int) *committer {
+	c := &committer{s: s, reqs: make(chan *writeReq, 4*maxBatch), quit: make(chan struct{})}
+	for range workers {
+		c.wg.Add(1)
+		go c.loop()
+	}
+	return c
+}
+
+// stop finishes the batches under way and answers queued writes with
+// errClosed.
+func (c *committer) stop() {
+	c.once.Do(func() { close(c.quit) })
+	c.wg.Wait()
+	for {
+		select {
+		case r := <-c.reqs:
+			r.done <- errClosed
+		default:
+			return
+		}
+	}
+}
+
+func (c *committer) loop() {
+	defer c.wg.Done()
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		select {
+		case <-c.quit:
+			return
+		case r := <-c.reqs:
+			batch = append(batch[:0], r)
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-c.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		c.s.commitBatch(batch)
+	}
+}
+
+// write runs fn in a write transaction, possibly shared with other writes,
+// and returns once that transaction has committed (or fn's error). fn may
+// run more than once. Once a write has joined a batch it runs to the end
+// even if ctx is cancelled, so that its outcome is never in doubt.
+func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.committer.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.committer.quit:
+		return errClosed
+	}
+	return <-r.done
+}
+
+// commitBatch runs the batch's writes in one transaction and answers each.
+func (s *Store) commitBatch(batch []*writeReq) {
+	errs, err := s.runBatch(batch)
+	for i, r := range batch {
+		switch {
+		case errs[i] != nil:
+			r.done <- errs[i]
+		case err != nil:
+			r.done <- err
+		default:
+			r.done <- nil
+		}
+	}
+}
+
+// runBatch returns each write's own error, and an error for the whole batch
+// when the transaction itself failed (then no write of it committed).
+func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
+	errs := make([]error, len(batch))
+	ctx := context.WithoutCancel(batch[0].ctx)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return errs, fmt.Errorf("begin: %w", err)
+	}
+	t := &txn{ctx: ctx, tx: tx, d: s.d}
+	committed := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err // given up on before it started
+			continue
+		}
+		for attempt := 1; ; attempt++ {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+				_ = tx.Rollback()
+				return errs, fmt.Errorf("savepoint: %w", err)
+			}
+			errs[i] = r.fn(t)
+			if errs[i] == nil {
+				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT write"); err != nil {
+					_ = tx.Rollback()
+					return errs, fmt.Errorf("release savepoint: %w", err)
+				}
+				committed++
+				break
+			}
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT write"); err != nil {
+				_ = tx.Rollback()
+				return errs, fmt.Errorf("rollback to savepoint: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT write"); err != nil {
+				_ = tx.Rollback()
+				return errs, fmt.Errorf("release savepoint: %w", err)
+			}
+			if !s.d.isRetryable(errs[i]) || attempt == maxTxAttempts {
+				break
+			}
+			s.log.Debug("store write retried", "attempt", attempt, "err", errs[i])
+		}
+	}
+	if committed == 0 {
+		_ = tx.Rollback()
+		return errs, nil
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			errs[i] = nil // the batch error stands for all of them
+		}
+		return errs, fmt.Errorf("commit: %w", err)
+	}
+	return errs, nil
+}
