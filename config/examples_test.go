@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -11,7 +12,11 @@ import (
 // environment: each must be valid, without a single warning, and already
 // formatted, since users copy them.
 func TestExamples(t *testing.T) {
-	dirs, _ := filepath.Glob("../examples/*")
+	dirs, _ := filepath.Glob("../examples/*/")
+	dirs = slices.DeleteFunc(dirs, func(d string) bool {
+		fi, err := os.Stat(d)
+		return err != nil || !fi.IsDir()
+	})
 	if len(dirs) < 3 {
 		t.Fatalf("found %d examples, want at least 3", len(dirs))
 	}
