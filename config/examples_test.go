@@ -12,7 +12,7 @@ import (
 // environment: each must be valid, without a single warning, and already
 // formatted, since users copy them.
 func TestExamples(t *testing.T) {
-	dirs, _ := filepath.Glob("../examples/*/")
+	dirs, _ := filepath.Glob("../examples/*")
 	dirs = slices.DeleteFunc(dirs, func(d string) bool {
 		fi, err := os.Stat(d)
 		return err != nil || !fi.IsDir()
