@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newTokenCmd(ro),
 		newStatusCmd(ro),
 		newHistoryCmd(ro),
+		newServeCmd(ro),
 	)
 	return cmd
 }
