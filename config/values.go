@@ -135,7 +135,7 @@ func (l *loader) isSet(attr *hcl.Attribute) bool {
 		return false
 	}
 	v, _ := attr.Expr.Value(l.ctx)
-	return v == cty.NilVal || !v.IsNull()
+	return !v.IsNull()
 }
 
 // str decodes a string attribute that may not be sensitive.
