@@ -46,6 +46,7 @@ func newRaw(t *testing.T, opts emulator.Options) (*emulator.Server, *rawClient) 
 		opts.AdminToken = token
 	}
 	s, base := emulator.Start(t, opts)
+	t.Cleanup(func() { recordStats(s.Stats().Status) })
 	return s, &rawClient{t: t, base: base, auth: "Bearer " + opts.AdminToken}
 }
 
