@@ -31,6 +31,10 @@ type dialect struct {
 	// lockMigrations serialises concurrent migrators (several replicas
 	// starting at once) inside the migration transaction.
 	lockMigrations func(ctx context.Context, tx *sql.Tx) error
+	// snapshot is the isolation level of a read transaction whose queries
+	// must agree with each other. SQLite's read transactions are snapshots
+	// already; PostgreSQL's default (read committed) is not.
+	snapshot sql.IsolationLevel
 	// maxParams bounds the placeholders of one statement.
 	maxParams int
 	// isUnique reports a unique or primary-key violation.
@@ -66,6 +70,7 @@ var postgresDialect = &dialect{
 	dollarParams: true,
 	serialPK:     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 	forUpdate:    " FOR UPDATE",
+	snapshot:     sql.LevelRepeatableRead,
 	lockMigrations: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.Itoa(migrationLockKey)+")")
 		return err

@@ -21,7 +21,7 @@ func stamp(t time.Time) int64 {
 // Ownership returns everything confsync manages, each list ordered by its key.
 func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
 	// One read transaction, so the three lists agree with each other.
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.snapshot})
 	if err != nil {
 		return nil, fmt.Errorf("read ownership: %w", err)
 	}
