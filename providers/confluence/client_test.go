@@ -761,3 +761,54 @@ func TestCAFile(t *testing.T) {
 		t.Errorf("a CA file without certificates was accepted")
 	}
 }
+
+func TestRetriesAreBounded(t *testing.T) {
+	var n atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"statusCode":500,"message":"database unavailable","reason":"Internal Server Error"}`)
+	}))
+	t.Cleanup(ts.Close)
+	o := quickOptions(ts.URL)
+	o.MaxAttempts = 3
+	c, _ := confluence.New(o)
+	err := c.EnableUser(ctx(t), "someone")
+	var ce *confluence.Error
+	if !errors.As(err, &ce) || ce.Status != 500 || ce.Message != "database unavailable" {
+		t.Errorf("err = %v", err)
+	}
+	if n.Load() != 3 {
+		t.Errorf("%d attempts, want 3", n.Load())
+	}
+	// A create without a way to tell whether it took effect is checked,
+	// and re-sent only when it did not.
+	n.Store(0)
+	err = c.CreateGroup(ctx(t), "g")
+	if err == nil || n.Load() == 0 {
+		t.Errorf("create against a failing server: %v after %d requests", err, n.Load())
+	}
+}
+
+func TestContextStopsRetries(t *testing.T) {
+	x, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var n atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 2 {
+			cancel()
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(ts.Close)
+	o := quickOptions(ts.URL)
+	o.MaxAttempts = 1000
+	c, _ := confluence.New(o)
+	if err := c.DisableUser(x, "someone"); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+	if n.Load() > 3 {
+		t.Errorf("%d attempts after the context ended", n.Load())
+	}
+}
