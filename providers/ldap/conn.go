@@ -82,6 +82,7 @@ func (s *Source) connect(ctx context.Context) (*wireConn, func(), error) {
 			return fail(bindError(cfg.bindDN, err))
 		}
 	}
+	s.logger.DebugContext(ctx, "ldap connected", "address", cfg.address, "tls", cfg.url.Scheme == "ldaps" || cfg.startTLS, "bind_dn", cfg.bindDN)
 	return c, release, nil
 }
 

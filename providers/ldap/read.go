@@ -124,6 +124,7 @@ func (r *reader) readAll() error {
 		}
 	}
 	r.linkGroups()
+	r.s.logger.DebugContext(r.ctx, "ldap entries read", "users", len(r.users), "groups", len(r.groups))
 	return nil
 }
 

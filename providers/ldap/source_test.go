@@ -502,3 +502,58 @@ func TestTLS(t *testing.T) {
 		})
 	}
 }
+
+func TestSilentServerTimesOut(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	cfg := &config.LDAPSource{URL: "ldap://" + l.Addr().String(), BindDN: "cn=x," + suffix, BindPassword: "pw", UserBase: suffix, Timeout: time.Second}
+	_, err = newSource(t, cfg).Read(context.Background(), plan.ReadRequest{})
+	if err == nil || !strings.Contains(err.Error(), "no answer within the timeout") {
+		t.Fatalf("Read = %v, want a timeout", err)
+	}
+}
+
+func TestPasswordNeverLogged(t *testing.T) {
+	srv := startOpenLDAP(t, "")
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for _, password := range []string{"readerpass", "wrong-password-xyz"} {
+		cfg := openLDAPConfig(srv)
+		cfg.BindPassword = config.Secret(password)
+		src, err := ldap.NewSource(cfg, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Read(context.Background(), plan.ReadRequest{Attributes: []string{"uid"}})
+		if err != nil && strings.Contains(err.Error(), password) {
+			t.Errorf("error carries the password: %v", err)
+		}
+		if e, err := src.LookupUser(context.Background(), "uid", "alice", nil); err == nil {
+			for _, a := range e.Attributes {
+				for _, v := range a.Values {
+					if strings.Contains(v, "secret") {
+						t.Errorf("LookupUser shows %s: %s", a.Name, v)
+					}
+				}
+			}
+		}
+	}
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged; the test would prove nothing")
+	}
+	if strings.Contains(logs.String(), "readerpass") || strings.Contains(logs.String(), "wrong-password-xyz") {
+		t.Errorf("the logs carry a password:\n%s", logs.String())
+	}
+}
