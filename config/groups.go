@@ -135,6 +135,14 @@ func (l *loader) decodeGroups(block *hcl.Block, idp string) (*GroupSync, hcl.Dia
 			}
 		}
 	}
+	if attr, ok := a["create_missing"]; ok && g.CreateMissing && g.Mode == GroupModeManual {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "create_missing has no effect in manual mode",
+			Detail:   `create_missing lets mode = "on_the_fly" create Confluence groups; in manual mode the groups named by map blocks are created when missing anyway.`,
+			Subject:  attr.NameRange.Ptr(),
+		})
+	}
 	if g.Rename != nil && g.Mode == GroupModeManual {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,

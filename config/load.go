@@ -207,6 +207,14 @@ func (l *loader) decodeRoot(blocks hcl.Blocks) hcl.Diagnostics {
 		cfg.Server = defaultServer()
 	}
 	diags = append(diags, l.checkProtectedGroups()...)
+	if b, ok := seen["server"]; ok && cfg.Server.AutoApply && seen["safety"] == nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "auto_apply without safety thresholds",
+			Detail:   "serve applies plans without review, and there is no safety block: a mistake in an IdP (a wrong provisioning scope, an emptied group) could deactivate every user. Add safety { max_deactivations = \"5%\" } or similar.",
+			Subject:  b.DefRange.Ptr(),
+		})
+	}
 	return diags
 }
 
