@@ -85,6 +85,6 @@ func diagnosticStyle(w io.Writer) (width uint, color bool) {
 	if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
 		width = uint(cols)
 	}
-	_, noColor := os.LookupEnv("NO_COLOR")
-	return width, !noColor
+	// https://no-color.org: a non-empty NO_COLOR turns colour off.
+	return width, os.Getenv("NO_COLOR") == ""
 }
