@@ -39,12 +39,14 @@ type committer struct {
 	s    *Store
 	reqs chan *writeReq
 	quit chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
+	// stopped is closed once stop has answered every queued write.
+	stopped chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
 }
 
 func startCommitter(s *Store, workers int) *committer {
-	c := &committer{s: s, reqs: make(chan *writeReq, 4*maxBatch), quit: make(chan struct{})}
+	c := &committer{s: s, reqs: make(chan *writeReq, 4*maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
 	for range workers {
 		c.wg.Add(1)
 		go c.loop()
@@ -55,16 +57,19 @@ func startCommitter(s *Store, workers int) *committer {
 // stop finishes the batches under way and answers queued writes with
 // errClosed.
 func (c *committer) stop() {
-	c.once.Do(func() { close(c.quit) })
-	c.wg.Wait()
-	for {
-		select {
-		case r := <-c.reqs:
-			r.done <- errClosed
-		default:
-			return
+	c.once.Do(func() {
+		close(c.quit)
+		c.wg.Wait()
+		for {
+			select {
+			case r := <-c.reqs:
+				r.done <- errClosed
+			default:
+				close(c.stopped)
+				return
+			}
 		}
-	}
+	})
 }
 
 func (c *committer) loop() {
@@ -106,7 +111,18 @@ func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
 	case <-s.committer.quit:
 		return errClosed
 	}
-	return <-r.done
+	select {
+	case err := <-r.done:
+		return err
+	case <-s.committer.stopped:
+		// Queued after the store closed: it will never run.
+		select {
+		case err := <-r.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 // commitBatch runs the batch's writes in one transaction and answers each.

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -20,4 +21,26 @@ func openTestSQLite(t *testing.T) *Store {
 
 func TestSQLiteConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTestSQLite(t) })
+}
+
+// TestWritesAfterCloseFail checks that a closed store answers writes with an
+// error instead of blocking, including writes racing the Close.
+func TestWritesAfterCloseFail(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "c.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 50)
+	for i := range 50 {
+		go func() {
+			done <- s.CreateUser(t.Context(), &store.User{IDP: "entra", UserName: fmt.Sprintf("u%d", i)})
+		}()
+	}
+	s.Close()
+	for range 50 {
+		<-done // each returns, nil or an error
+	}
+	if err := s.CreateUser(t.Context(), &store.User{IDP: "entra", UserName: "late"}); err == nil {
+		t.Error("write to a closed store succeeded")
+	}
 }
