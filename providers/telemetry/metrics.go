@@ -6,6 +6,7 @@ package telemetry
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,8 +61,8 @@ func NewMetrics() *Metrics {
 		}, []string{"operation"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "confsync_applied_actions_total",
-			Help: "Actions the reconciler applied to Confluence, by action kind and result (ok or error).",
-		}, []string{"action", "result"}),
+			Help: "Actions the reconciler applied to Confluence, by action (create, update, adopt, enable, disable, delete, add, remove), object kind (user, group, membership) and result (ok or error).",
+		}, []string{"action", "kind", "result"}),
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "confsync_reconciles_total",
 			Help: "Reconciles run by this replica, by trigger (auto, reconcile) and outcome (applied, partial, refused, error).",
@@ -138,7 +139,8 @@ func (m *Metrics) Reconciled(trigger string, run plan.Run, took time.Duration) {
 		if a.Error != "" {
 			result = "error"
 		}
-		m.actions.WithLabelValues(a.Action, result).Inc()
+		kind, _, _ := strings.Cut(a.Object, " ")
+		m.actions.WithLabelValues(a.Action, kind, result).Inc()
 	}
 	if run.Outcome == live.OutcomeApplied {
 		at := run.Finished

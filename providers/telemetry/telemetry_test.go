@@ -87,10 +87,10 @@ func TestMetricsExposition(t *testing.T) {
 	if got := testutil.ToFloat64(m.scimRequests.WithLabelValues("entra", "POST", "201")); got != 2 {
 		t.Errorf("201 POSTs = %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(m.actions.WithLabelValues("create", "ok")); got != 2 {
+	if got := testutil.ToFloat64(m.actions.WithLabelValues("create", "user", "ok")); got != 2 {
 		t.Errorf("created ok = %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(m.actions.WithLabelValues("add", "error")); got != 1 {
+	if got := testutil.ToFloat64(m.actions.WithLabelValues("add", "membership", "error")); got != 1 {
 		t.Errorf("add errors = %v, want 1", got)
 	}
 	if got := testutil.ToFloat64(m.lastSuccess); got != 1_700_000_000 {
@@ -114,7 +114,7 @@ func TestMetricsExposition(t *testing.T) {
 		`confsync_scim_request_duration_seconds_count{idp="entra",method="POST"} 3`,
 		`confsync_pending_changes 7`,
 		`confsync_reconciles_total{outcome="refused",trigger="reconcile"} 1`,
-		`confsync_applied_actions_total{action="create",result="ok"} 2`,
+		`confsync_applied_actions_total{action="create",kind="user",result="ok"} 2`,
 		`confsync_last_successful_reconcile_timestamp_seconds 1.7e+09`,
 		`go_goroutines`,
 	} {
