@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -142,9 +143,14 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	d := newDiff(in.Config, own, actual, reads, selected)
 	d.run()
 	p.Changes = d.ordered()
+	slices.SortStableFunc(d.notices, func(a, b Notice) int {
+		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Subject, b.Subject)
+	})
 	p.Notices = append(p.Notices, d.notices...)
-	p.DesiredFingerprint = d.desiredFingerprint()
-	p.ActualFingerprint = actualFingerprint(actual, own)
+	p.DesiredFingerprint, p.ActualFingerprint = d.fingerprints(actual)
 
 	if p.Empty() {
 		// Nothing to apply: the reads describe what Confluence already

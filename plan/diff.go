@@ -4,14 +4,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/confsync/confsync/config"
 )
-
-// memberKey names a membership.
-type memberKey struct{ user, group string }
 
 // sourceKey names an IdP user by its stable id.
 type sourceKey struct{ idp, id string }
@@ -19,8 +15,10 @@ type sourceKey struct{ idp, id string }
 // desiredUser is a mapped user that won its username, with its IdP groups.
 type desiredUser struct {
 	MappedUser
-	idp          *config.IDP
-	sourceGroups []string
+	idp  *config.IDP
+	read int // index in diff.reads
+	// sourceGroups are indexes in the read's Snapshot.Groups.
+	sourceGroups []int32
 }
 
 // groupState is what the plan knows of a Confluence group it maps onto.
@@ -44,13 +42,14 @@ type diff struct {
 
 	protectedUsers, protectedGroups map[string]bool
 
-	actualUsers   map[string]*ActualUser
-	actualMembers map[string]map[string]struct{} // group -> usernames
+	actualUsers  map[string]*ActualUser
+	actualGroups map[string]*ActualGroup
 
 	managedUsers    map[string]*ManagedUser
 	managedBySource map[sourceKey]*ManagedUser
 	managedGroups   map[string]*ManagedGroup
-	managedMembers  map[memberKey]*ManagedMembership
+	own             *Ownership
+	actual          *Actual
 
 	desired map[string]*desiredUser
 	// present holds every source id read, mapped or not: a managed user
@@ -58,8 +57,7 @@ type diff struct {
 	present   map[sourceKey]bool
 	groups    map[string]*groupState
 	mappers   map[string]*GroupMapper
-	wanted    map[memberKey]string // desired memberships -> IdP
-	accounted map[string]bool      // managed usernames the desired pass handled
+	accounted map[string]bool // managed usernames the desired pass handled
 	// frozenUsers are usernames confsync must not touch in this plan
 	// (pending renames, users of frozen IdPs).
 	frozenUsers map[string]bool
@@ -67,8 +65,10 @@ type diff struct {
 	leaving map[string]bool
 
 	// changes by phase, see ordered.
-	groupCreates, userChanges, memberAdds, memberRemoves, disables, userDeletes, groupDeletes []Change
-	notices                                                                                   []Notice
+	groupCreates, userChanges, disables, userDeletes, groupDeletes []Change
+	notices                                                        []Notice
+
+	members
 }
 
 func newDiff(cfg *config.Config, own *Ownership, actual *Actual, reads []idpRead, selected []*config.IDP) *diff {
@@ -79,16 +79,15 @@ func newDiff(cfg *config.Config, own *Ownership, actual *Actual, reads []idpRead
 		protectedUsers:  map[string]bool{},
 		protectedGroups: map[string]bool{},
 		actualUsers:     make(map[string]*ActualUser, len(actual.Users)),
-		actualMembers:   make(map[string]map[string]struct{}, len(actual.Groups)),
+		actualGroups:    make(map[string]*ActualGroup, len(actual.Groups)),
+		own:             own,
 		managedUsers:    make(map[string]*ManagedUser, len(own.Users)),
 		managedBySource: make(map[sourceKey]*ManagedUser, len(own.Users)),
 		managedGroups:   make(map[string]*ManagedGroup, len(own.Groups)),
-		managedMembers:  make(map[memberKey]*ManagedMembership, len(own.Memberships)),
 		desired:         map[string]*desiredUser{},
 		present:         map[sourceKey]bool{},
 		groups:          map[string]*groupState{},
 		mappers:         map[string]*GroupMapper{},
-		wanted:          map[memberKey]string{},
 		accounted:       map[string]bool{},
 		frozenUsers:     map[string]bool{},
 		leaving:         map[string]bool{},
@@ -115,11 +114,7 @@ func newDiff(cfg *config.Config, own *Ownership, actual *Actual, reads []idpRead
 	}
 	for i := range actual.Groups {
 		g := &actual.Groups[i]
-		set := make(map[string]struct{}, len(g.Members))
-		for _, m := range g.Members {
-			set[strings.ToLower(m)] = struct{}{}
-		}
-		d.actualMembers[strings.ToLower(g.Name)] = set
+		d.actualGroups[strings.ToLower(g.Name)] = g
 	}
 	for i := range own.Users {
 		m := &own.Users[i]
@@ -132,23 +127,32 @@ func newDiff(cfg *config.Config, own *Ownership, actual *Actual, reads []idpRead
 	for i := range own.Groups {
 		d.managedGroups[own.Groups[i].Name] = &own.Groups[i]
 	}
-	for i := range own.Memberships {
-		m := &own.Memberships[i]
-		d.managedMembers[memberKey{m.Username, m.Group}] = m
-	}
+	d.actual = actual
 	return d
 }
 
 func (d *diff) notice(n Notice) { d.notices = append(d.notices, n) }
 
 func (d *diff) run() {
+	// Interning Confluence's and the state's memberships and mapping the
+	// IdPs' users are independent: use both cores.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.initMembers(d.actual, d.own)
+	}()
 	d.buildDesired()
+	<-done
 	d.mapGroups()
+	d.prepareMembers()
 	names := slices.Sorted(maps.Keys(d.desired))
 	for _, name := range names {
 		d.planUser(d.desired[name])
 	}
 	d.planGone()
+	byUser := func(a, b Change) int { return strings.Compare(a.User, b.User) }
+	slices.SortStableFunc(d.disables, byUser)
+	slices.SortStableFunc(d.userDeletes, byUser)
 	d.planRemovals()
 	d.planGroupDeletes()
 }
@@ -156,23 +160,24 @@ func (d *diff) run() {
 // buildDesired maps every healthy IdP's users, in priority order, so that
 // the first IdP to claim a username keeps it.
 func (d *diff) buildDesired() {
-	for _, r := range d.reads {
-		groupsOf := make(map[string][]string, len(r.snap.Users))
-		for _, g := range r.snap.Groups {
+	for ri, r := range d.reads {
+		users := r.snap.Users
+		index := make(map[string]int32, len(users))
+		for i := range users {
+			index[users[i].ID] = int32(i)
+		}
+		groupsOf := make([][]int32, len(users))
+		for gi, g := range r.snap.Groups {
 			for _, id := range g.MemberIDs {
-				groupsOf[id] = append(groupsOf[id], g.Name)
+				if i, ok := index[id]; ok {
+					groupsOf[i] = append(groupsOf[i], int32(gi))
+				}
 			}
 		}
-		users := r.snap.Users
-		order := make([]int, len(users))
-		for i := range order {
-			order[i] = i
-		}
-		sort.Slice(order, func(a, b int) bool { return users[order[a]].ID < users[order[b]].ID })
-		for _, i := range order {
-			su := users[i]
+		for i := range users {
+			su := &users[i]
 			d.present[sourceKey{r.idp.Name, su.ID}] = true
-			mu, err := MapUser(r.idp, su)
+			mu, err := MapUser(r.idp, *su)
 			if err != nil {
 				d.notice(Notice{Severity: SeverityWarning, Kind: NoticeMapping, IDP: r.idp.Name,
 					Subject: "idp user " + nonEmpty(su.Attributes[mustUsernameAttr(r.idp)], su.ID),
@@ -180,12 +185,18 @@ func (d *diff) buildDesired() {
 				continue
 			}
 			if prev, ok := d.desired[mu.Username]; ok {
+				if prev.IDP == mu.IDP && mu.SourceID < prev.SourceID {
+					// Two people of one IdP with one username: the
+					// smaller id wins, whatever order the source gave.
+					d.desired[mu.Username], mu = &desiredUser{MappedUser: mu, idp: r.idp, read: ri, sourceGroups: groupsOf[i]}, prev.MappedUser
+				}
+				prev = d.desired[mu.Username]
 				d.notice(Notice{Severity: SeverityInfo, Kind: NoticeConflict, IDP: mu.IDP, Subject: "user " + mu.Username,
 					Summary: fmt.Sprintf("claimed by idp %q (id %s, priority %d) and idp %q (id %s, priority %d); %q wins",
 						prev.IDP, prev.SourceID, prev.idp.Priority, mu.IDP, mu.SourceID, r.idp.Priority, prev.IDP)})
 				continue
 			}
-			d.desired[mu.Username] = &desiredUser{MappedUser: mu, idp: r.idp, sourceGroups: groupsOf[su.ID]}
+			d.desired[mu.Username] = &desiredUser{MappedUser: mu, idp: r.idp, read: ri, sourceGroups: groupsOf[i]}
 		}
 	}
 }
@@ -205,10 +216,14 @@ func nonEmpty(a, b string) string {
 // mapGroups decides the fate of every Confluence group the healthy IdPs
 // map onto, whether or not it has members.
 func (d *diff) mapGroups() {
-	for _, r := range d.reads {
+	d.mapped = make([][][]MappedGroup, len(d.reads))
+	for ri, r := range d.reads {
 		gm := d.mappers[r.idp.Name]
-		for _, sg := range r.snap.Groups {
-			for _, g := range gm.Map(sg.Name) {
+		d.mapped[ri] = make([][]MappedGroup, len(r.snap.Groups))
+		for gi, sg := range r.snap.Groups {
+			mapped := gm.Map(sg.Name)
+			d.mapped[ri][gi] = mapped
+			for _, g := range mapped {
 				d.ensureGroup(g, r.idp)
 			}
 		}
@@ -240,7 +255,7 @@ func (d *diff) ensureGroup(g MappedGroup, idp *config.IDP) bool {
 				Summary: fmt.Sprintf("IdP group %q maps to %q, which %v", g.From, g.Name, ValidateGroupName(g.Name))})
 			return false
 		}
-		_, exists := d.actualMembers[g.Name]
+		_, exists := d.actualGroups[g.Name]
 		mg := d.managedGroups[g.Name]
 		switch {
 		case exists && mg == nil:
@@ -452,58 +467,11 @@ func (d *diff) deprovision(name, idpName, sourceID string, idp *config.IDP, a *A
 	}
 }
 
-// planMemberships plans the memberships a desired user should have.
-func (d *diff) planMemberships(u *desiredUser, isNew bool) {
-	if d.leaving[u.Username] {
-		return
-	}
-	if !isNew {
-		d.keepDefaultNew(u)
-	}
-	for _, g := range d.mappers[u.IDP].MapUserGroups(u.sourceGroups, isNew) {
-		if d.protectedGroups[g.Name] || !d.usableGroup(g.Name, u.IDP) {
-			continue
-		}
-		k := memberKey{u.Username, g.Name}
-		d.wanted[k] = u.IDP
-		if !u.Active {
-			continue // kept, not added: the user is deprovisioned
-		}
-		_, in := d.actualMembers[g.Name][u.Username]
-		switch mm := d.managedMembers[k]; {
-		case in && mm == nil:
-			d.memberAdds = append(d.memberAdds, Change{Action: ActionAdopt, Kind: KindMembership, User: u.Username, Group: g.Name, IDP: u.IDP, StateOnly: true,
-				Reason: "already in Confluence; confsync starts managing it"})
-		case !in:
-			d.memberAdds = append(d.memberAdds, Change{Action: ActionAdd, Kind: KindMembership, User: u.Username, Group: g.Name, IDP: u.IDP,
-				Reason: addReason(g, u.IDP)})
-		}
-	}
-}
-
-// keepDefaultNew marks the default_groups_new memberships of an existing
-// user as wanted: they were added at creation and must not be removed
-// because the user is no longer new.
-func (d *diff) keepDefaultNew(u *desiredUser) {
-	for _, n := range u.idp.Groups.DefaultGroupsNew {
-		k := memberKey{u.Username, strings.ToLower(n)}
-		if _, ok := d.wanted[k]; !ok {
-			d.wanted[k] = u.IDP
-		}
-	}
-}
-
-func addReason(g MappedGroup, idp string) string {
-	if g.From == "" {
-		return fmt.Sprintf("a default group of idp %q", idp)
-	}
-	return fmt.Sprintf("member of %q in idp %q", g.From, idp)
-}
-
 // planGone deprovisions managed users that a complete read of their IdP
 // no longer has.
 func (d *diff) planGone() {
-	for _, name := range slices.Sorted(maps.Keys(d.managedUsers)) {
+	for i := range d.own.Users {
+		name := d.own.Users[i].Username
 		m := d.managedUsers[name]
 		if d.accounted[name] || d.frozenUsers[name] || d.protectedUsers[name] {
 			continue
@@ -522,77 +490,13 @@ func (d *diff) planGone() {
 	}
 }
 
-// planRemovals removes managed memberships the IdPs no longer want, and,
-// in groups whose owner IdP is authoritative, every membership they do
-// not want.
-func (d *diff) planRemovals() {
-	removed := map[memberKey]bool{}
-	removable := func(k memberKey) bool {
-		if d.protectedUsers[k.user] || d.protectedGroups[k.group] || d.frozenUsers[k.user] || d.leaving[k.user] || removed[k] {
-			return false
-		}
-		if _, ok := d.wanted[k]; ok {
-			return false
-		}
-		u := d.desired[k.user]
-		// Only a user present and active in a healthy IdP is a positive
-		// signal that the membership should go.
-		return u != nil && u.Active && d.accounted[k.user]
-	}
-	keys := slices.SortedFunc(maps.Keys(d.managedMembers), cmpMember)
-	for _, k := range keys {
-		mm := d.managedMembers[k]
-		if d.active[mm.IDP] == nil || !removable(k) {
-			continue
-		}
-		if st := d.groups[k.group]; st == nil && d.willDeleteGroup(k.group) {
-			continue
-		}
-		removed[k] = true
-		reason := fmt.Sprintf("no longer a member in idp %q", d.desired[k.user].IDP)
-		if _, in := d.actualMembers[k.group][k.user]; !in {
-			reason = "already gone from Confluence; confsync forgets it"
-		}
-		d.memberRemoves = append(d.memberRemoves, Change{Action: ActionRemove, Kind: KindMembership, User: k.user, Group: k.group, IDP: mm.IDP, Reason: reason})
-	}
-	for _, g := range slices.Sorted(maps.Keys(d.groups)) {
-		st := d.groups[g]
-		if !st.authoritative || !st.usable || d.protectedGroups[g] {
-			continue
-		}
-		members := d.actualMembers[g]
-		for _, u := range slices.Sorted(maps.Keys(members)) {
-			k := memberKey{u, g}
-			if d.protectedUsers[u] || d.frozenUsers[u] || removed[k] {
-				continue
-			}
-			if _, ok := d.wanted[k]; ok {
-				continue
-			}
-			if du := d.desired[u]; du != nil && !du.Active {
-				continue
-			}
-			removed[k] = true
-			d.memberRemoves = append(d.memberRemoves, Change{Action: ActionRemove, Kind: KindMembership, User: u, Group: g, IDP: st.owner,
-				Reason: fmt.Sprintf("not a member in the IdPs; idp %q has keep_existing = false, so confsync is authoritative for this group", st.owner)})
-		}
-	}
-}
-
-func cmpMember(a, b memberKey) int {
-	if c := strings.Compare(a.group, b.group); c != 0 {
-		return c
-	}
-	return strings.Compare(a.user, b.user)
-}
-
 // willDeleteGroup reports whether planGroupDeletes will delete the group.
 func (d *diff) willDeleteGroup(name string) bool {
 	mg := d.managedGroups[name]
 	if mg == nil || !mg.Created || !d.allRead || d.protectedGroups[name] || d.groups[name] != nil {
 		return false
 	}
-	_, exists := d.actualMembers[name]
+	_, exists := d.actualGroups[name]
 	return exists
 }
 
@@ -607,46 +511,4 @@ func (d *diff) planGroupDeletes() {
 		d.groupDeletes = append(d.groupDeletes, Change{Action: ActionDelete, Kind: KindGroup, Group: name, IDP: d.managedGroups[name].IDP,
 			Reason: "created by confsync and no IdP maps onto it any more"})
 	}
-}
-
-// ordered concatenates the phases in a safe order and fills DependsOn:
-// groups before their memberships, users before theirs, removals before
-// deactivations and deletions.
-func (d *diff) ordered() []Change {
-	n := len(d.groupCreates) + len(d.userChanges) + len(d.memberAdds) + len(d.memberRemoves) + len(d.disables) + len(d.userDeletes) + len(d.groupDeletes)
-	sort.SliceStable(d.groupCreates, func(i, j int) bool { return d.groupCreates[i].Group < d.groupCreates[j].Group })
-	out := make([]Change, 0, n)
-	out = append(out, d.groupCreates...)
-	out = append(out, d.userChanges...)
-	out = append(out, d.memberAdds...)
-	out = append(out, d.memberRemoves...)
-	out = append(out, d.disables...)
-	out = append(out, d.userDeletes...)
-	out = append(out, d.groupDeletes...)
-	userIdx := map[string]int{}
-	groupIdx := map[string]int{}
-	for i := range out {
-		c := &out[i]
-		switch {
-		case c.Kind == KindGroup && (c.Action == ActionCreate || c.Action == ActionAdopt):
-			groupIdx[c.Group] = i
-		case c.Kind == KindUser && (c.Action == ActionCreate || c.Action == ActionAdopt):
-			if _, ok := userIdx[c.User]; !ok {
-				userIdx[c.User] = i
-			}
-		case c.Kind == KindUser && (c.Action == ActionUpdate || c.Action == ActionEnable):
-			// an update of an adopted user records after the adopt
-			if j, ok := userIdx[c.User]; ok {
-				c.DependsOn = []int{j}
-			}
-		case c.Kind == KindMembership && (c.Action == ActionAdd || c.Action == ActionAdopt):
-			if j, ok := userIdx[c.User]; ok {
-				c.DependsOn = append(c.DependsOn, j)
-			}
-			if j, ok := groupIdx[c.Group]; ok {
-				c.DependsOn = append(c.DependsOn, j)
-			}
-		}
-	}
-	return out
 }

@@ -621,3 +621,53 @@ func TestApplyLock(t *testing.T) {
 		t.Errorf("runs = %+v", runs)
 	}
 }
+
+func TestStale(t *testing.T) {
+	setup := func(t *testing.T) (*world, *plan.Plan) {
+		w := newWorld(idpConfig("entra", 0))
+		w.sources["entra"].Set(plan.Snapshot{Users: []plan.SourceUser{su("1", "alice", true), su("2", "bob", true)}, Groups: []plan.SourceGroup{sg("g", "devs", "1")}})
+		w.target.PutGroup("devs", "bob")
+		return w, w.plan(t, plan.Options{})
+	}
+	tests := []struct {
+		name   string
+		change func(w *world)
+		want   string
+	}{
+		{"unchanged", func(w *world) {}, ""},
+		{"config", func(w *world) { w.cfg.Hash = "cfg2" }, "configuration changed"},
+		{"idp", func(w *world) {
+			w.sources["entra"].Set(plan.Snapshot{Users: []plan.SourceUser{su("1", "alice", true), su("2", "bob", false)}, Groups: []plan.SourceGroup{sg("g", "devs", "1")}})
+		}, "identities in the IdPs changed"},
+		{"idp membership", func(w *world) {
+			w.sources["entra"].Set(plan.Snapshot{Users: []plan.SourceUser{su("1", "alice", true), su("2", "bob", true)}, Groups: []plan.SourceGroup{sg("g", "devs", "1", "2")}})
+		}, "identities in the IdPs changed"},
+		{"confluence membership", func(w *world) { w.target.PutGroup("devs", "carol") }, "Confluence or confsync's ownership state changed"},
+		{"confluence user", func(w *world) {
+			w.target.PutUser(plan.ActualUser{Username: "alice", DisplayName: "x", Email: "a@x.org", Active: true})
+		}, "Confluence or confsync's ownership state changed"},
+		{"ownership", func(w *world) {
+			w.state.RecordMembership(context.Background(), plan.ManagedMembership{Username: "bob", Group: "devs", IDP: "entra"})
+		}, "ownership state changed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, saved := setup(t)
+			tt.change(w)
+			now, err := plan.Compute(context.Background(), w.inputs(plan.Options{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = plan.Stale(saved, now)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Stale = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Stale = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"net/mail"
 	"sort"
 	"strings"
 
@@ -139,7 +138,7 @@ func MapUser(idp *config.IDP, u SourceUser) (MappedUser, error) {
 	if m.Email == "" {
 		return fail("attribute %q (the email) is empty; Confluence requires an email", ea)
 	}
-	if a, err := mail.ParseAddress(m.Email); err != nil || a.Address != m.Email {
+	if !plausibleEmail(m.Email) {
 		return fail("email %q is not a valid address", m.Email)
 	}
 	if len(idp.Attributes.Custom) > 0 {
@@ -151,6 +150,26 @@ func MapUser(idp *config.IDP, u SourceUser) (MappedUser, error) {
 		}
 	}
 	return m, nil
+}
+
+// plausibleEmail checks the shape Confluence's email validation wants:
+// local@domain, no whitespace or angle brackets, a dot-free domain allowed
+// (intranet hosts). It is cheap: a plan checks a hundred thousand.
+func plausibleEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || len(s) > 254 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' || c == '\\':
+			return false
+		case c == '@' && i != at:
+			return false
+		}
+	}
+	domain := s[at+1:]
+	return !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
 }
 
 // ValidateUsername reports why Confluence's REST API would reject a
