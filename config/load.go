@@ -49,23 +49,22 @@ func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
 		return cfg, diags
 	}
 
+	l := &loader{cfg: cfg, getenv: getenv, envRead: map[string]string{}, filesRead: map[string][]byte{}}
 	parser := hclparse.NewParser()
 	var bodies []*hcl.File
 	for _, name := range files {
 		f, fdiags := parser.ParseHCLFile(name)
 		diags = append(diags, fdiags...)
-		if f != nil {
+		switch {
+		case fdiags.HasErrors():
+			// A half-parsed file would only cause misleading follow-on
+			// errors: report its syntax errors and decode the other files.
+			l.partial = true
+		case f != nil:
 			bodies = append(bodies, f)
 		}
 	}
 	cfg.sources = parser.Files()
-	if diags.HasErrors() {
-		// Report the syntax errors of every file, but decode nothing: a
-		// half-parsed file would only cause misleading follow-on errors.
-		return cfg, diags
-	}
-
-	l := &loader{cfg: cfg, getenv: getenv, envRead: map[string]string{}, filesRead: map[string][]byte{}}
 
 	// Gather every top-level block of every file first: variables must be
 	// known before anything else is evaluated.

@@ -28,6 +28,10 @@ type loader struct {
 	envRead   map[string]string // env() calls, for the hash
 	filesRead map[string][]byte // file() calls, for the hash
 
+	// partial is set when a file had syntax errors and was not decoded:
+	// a variable it declares is then not reported as undeclared.
+	partial bool
+
 	// groupRefs records every Confluence group a mapping writes to, for the
 	// protected-group check that spans blocks.
 	groupRefs []groupRef
@@ -77,6 +81,10 @@ func (l *loader) eval(expr hcl.Expression) (cty.Value, hcl.Diagnostics) {
 			}
 		}
 		if _, ok := l.cfg.Variables[name]; !ok {
+			if l.partial {
+				// Perhaps declared in the file that did not parse.
+				return cty.DynamicVal, diags
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Reference to undeclared variable",
