@@ -233,18 +233,10 @@ func run(ctx context.Context, p *Plan, t Target, st StateStore, par int, hook Ho
 			}
 		}()
 	}
-	i := 0
-	for ; i < n; i++ {
-		if ctx.Err() != nil {
-			break
-		}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
 		select {
 		case next <- i:
 		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			i++ // i may have been handed out; check below
-			break
 		}
 	}
 	close(next)
