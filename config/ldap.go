@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -108,8 +109,8 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 		v, ok, d := l.str(attr)
 		diags = append(diags, d...)
 		if ok {
-			if _, err := ldap.ParseDN(v); err != nil || v == "" {
-				diags = append(diags, attrError(attr, "Invalid bind DN", `The bind_dn is a distinguished name such as "CN=confsync,OU=Service Accounts,DC=example,DC=com".`))
+			if !validBindName(v) {
+				diags = append(diags, attrError(attr, "Invalid bind DN", `The bind_dn is a distinguished name such as "CN=confsync,OU=Service Accounts,DC=example,DC=com" (Active Directory also accepts "svc-confsync@example.com" and "EXAMPLE\svc-confsync").`))
 			} else {
 				s.BindDN = v
 			}
@@ -275,6 +276,23 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 		})
 	}
 	return s, diags
+}
+
+// adBindName matches the other names Active Directory accepts in a simple
+// bind: a user principal name or a down-level logon name.
+var adBindName = regexp.MustCompile(`^(?:[^@\s\\]+@[^@\s\\]+|[^@\s\\]+\\[^@\s\\]+)$`)
+
+// validBindName reports whether v can be bound as: a DN, or one of Active
+// Directory's other forms.
+func validBindName(v string) bool {
+	if strings.TrimSpace(v) == "" {
+		return false
+	}
+	if adBindName.MatchString(v) {
+		return true
+	}
+	_, err := ldap.ParseDN(v)
+	return err == nil
 }
 
 // ldapErrText strips go-ldap's result-code prefix from an error.

@@ -100,3 +100,22 @@ func TestThresholdLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestValidBindName(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"CN=svc,OU=Service Accounts,DC=example,DC=com", true},
+		{"cn=confsync,dc=example,dc=com", true},
+		{"svc-confsync@example.com", true},
+		{`EXAMPLE\svc-confsync`, true},
+		{"", false},
+		{"just words", false},
+		{"a@b@c", false},
+	} {
+		if got := validBindName(tc.in); got != tc.ok {
+			t.Errorf("validBindName(%q) = %v, want %v", tc.in, got, tc.ok)
+		}
+	}
+}
