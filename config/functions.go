@@ -118,7 +118,9 @@ func (l *loader) fileFunc() function.Function {
 			if !utf8.Valid(b) {
 				return cty.UnknownVal(cty.String), fmt.Errorf("%s is not UTF-8 text", rel)
 			}
-			l.filesRead[p] = b
+			// Keyed as written, so that the hash does not depend on where the
+			// configuration is checked out.
+			l.filesRead[rel] = b
 			return cty.StringVal(string(b)), nil
 		},
 	})
