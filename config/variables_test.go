@@ -267,3 +267,18 @@ confluence {
 		t.Errorf("want an error that does not show the secret, got:\n%s", buf.String())
 	}
 }
+
+// TestHashIndependentOfLocation: the same configuration checked out in two
+// places has the same hash, so that a plan made on one machine can be
+// applied on another.
+func TestHashIndependentOfLocation(t *testing.T) {
+	files := map[string]string{
+		"main.hcl": "confluence {\n  url   = \"https://c.example.com\"\n  token = file(\"token.txt\")\n}\n",
+		"token.txt": "pat",
+	}
+	a := mustLoad(t, LoadOptions{Path: writeConfig(t, files)})
+	b := mustLoad(t, LoadOptions{Path: writeConfig(t, files)})
+	if a.Hash != b.Hash {
+		t.Errorf("hashes differ: %s and %s", a.Hash, b.Hash)
+	}
+}
