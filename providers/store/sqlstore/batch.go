@@ -151,8 +151,17 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 	}
 	t := &txn{ctx: ctx, tx: tx, d: s.d}
 	// A write alone in its batch needs no savepoint: its failure rolls back
-	// the whole transaction. That saves two round trips on PostgreSQL.
+	// the whole transaction. Otherwise one savepoint, named "write", guards
+	// each write: a failed write rolls back to it (which keeps it in place
+	// for the next write), a successful one releases it and sets the next in
+	// the same round trip.
 	alone := len(batch) == 1
+	if !alone {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+			_ = tx.Rollback()
+			return errs, fmt.Errorf("savepoint: %w", err)
+		}
+	}
 	committed := 0
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -160,21 +169,15 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 			continue
 		}
 		for attempt := 1; ; attempt++ {
-			if !alone {
-				if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
-					_ = tx.Rollback()
-					return errs, fmt.Errorf("savepoint: %w", err)
-				}
-			}
 			errs[i] = r.fn(t)
 			if errs[i] == nil {
-				if !alone {
-					if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT write"); err != nil {
+				committed++
+				if !alone && i < len(batch)-1 {
+					if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT write; SAVEPOINT write"); err != nil {
 						_ = tx.Rollback()
-						return errs, fmt.Errorf("release savepoint: %w", err)
+						return errs, fmt.Errorf("savepoint: %w", err)
 					}
 				}
-				committed++
 				break
 			}
 			if alone {
@@ -191,10 +194,6 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT write"); err != nil {
 				_ = tx.Rollback()
 				return errs, fmt.Errorf("rollback to savepoint: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT write"); err != nil {
-				_ = tx.Rollback()
-				return errs, fmt.Errorf("release savepoint: %w", err)
 			}
 			if !s.d.isRetryable(errs[i]) || attempt == maxTxAttempts {
 				break
