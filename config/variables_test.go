@@ -273,7 +273,7 @@ confluence {
 // applied on another.
 func TestHashIndependentOfLocation(t *testing.T) {
 	files := map[string]string{
-		"main.hcl": "confluence {\n  url   = \"https://c.example.com\"\n  token = file(\"token.txt\")\n}\n",
+		"main.hcl":  "confluence {\n  url   = \"https://c.example.com\"\n  token = file(\"token.txt\")\n}\n",
 		"token.txt": "pat",
 	}
 	a := mustLoad(t, LoadOptions{Path: writeConfig(t, files)})
