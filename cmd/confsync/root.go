@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newStatusCmd(ro),
 		newHistoryCmd(ro),
 		newServeCmd(ro),
+		newPlanCmd(ro), newShowCmd(), newApplyCmd(ro), newForceUnlockCmd(ro),
 	)
 	return cmd
 }

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/plan/planfile"
+	"github.com/confsync/confsync/plan/views"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// applyOptions are the flags of confsync apply.
+type applyOptions struct {
+	ro               *rootOptions
+	file             string
+	autoApprove      bool
+	parallelism      int
+	json             bool
+	allowMassChanges bool
+	idps             []string
+	stdin            io.Reader
+	stdout, stderr   io.Writer
+}
+
+func newApplyCmd(ro *rootOptions) *cobra.Command {
+	opts := &applyOptions{ro: ro}
+	cmd := &cobra.Command{
+		Use:   "apply [FILE]",
+		Short: "Make Confluence match the desired state",
+		Long: `Without FILE, apply makes a plan, shows it and asks for "yes" before
+changing anything; without a terminal to ask on it refuses unless
+--auto-approve is given.
+
+With FILE (saved by confsync plan --out), apply carries out exactly that
+plan, after checking that the configuration, the IdPs' identities and
+Confluence have not changed since it was made; a stale plan is refused.
+
+Each change is recorded in confsync's state as soon as it is made, so an
+interrupted apply is finished by the next plan and apply. One apply runs at
+a time (a lock in the store; see confsync force-unlock).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.file = args[0]
+			}
+			opts.stdin, opts.stdout, opts.stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runApply(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.autoApprove, "auto-approve", false, "apply without asking for confirmation")
+	f.IntVar(&opts.parallelism, "parallelism", 0, "changes in flight at once (default: the confluence block's parallelism, else 4)")
+	f.BoolVar(&opts.json, "json", false, "print the plan and the result as JSON; implies no prompt, so needs --auto-approve or FILE")
+	f.BoolVar(&opts.allowMassChanges, "allow-mass-changes", false, "waive the safety thresholds (without FILE)")
+	f.StringArrayVar(&opts.idps, "idp", nil, "plan for this IdP only (repeatable, without FILE)")
+	return cmd
+}
+
+func runApply(ctx context.Context, opts *applyOptions) error {
+	if opts.file != "" && (len(opts.idps) > 0 || opts.allowMassChanges) {
+		return errors.New("--idp and --allow-mass-changes belong to the plan: give them to confsync plan --out, not to apply FILE")
+	}
+	if opts.file == "" && !opts.autoApprove && (opts.json || !isTerminalReader(opts.stdin)) {
+		return errors.New("apply asks for confirmation, and there is no terminal to ask on; " +
+			"review with confsync plan --out FILE and run confsync apply FILE, or pass --auto-approve")
+	}
+	var saved *plan.Plan
+	if opts.file != "" {
+		var err error
+		if saved, err = planfile.Read(opts.file); err != nil {
+			return err
+		}
+	}
+	s, err := openEngine(ctx, opts.ro, opts.stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	terminal := !opts.json && views.IsTerminal(opts.stderr)
+	color := views.ColorFor(opts.stdout)
+	var readHook plan.Hook
+	if terminal {
+		readHook = views.NewProgress(opts.stderr, true, false)
+	}
+
+	var p *plan.Plan
+	if saved != nil {
+		now, err := s.compute(ctx, readHook, plan.Options{IDPs: saved.IDPFilter, AllowMassChanges: saved.AllowMassChanges})
+		if err != nil {
+			return fmt.Errorf("check the saved plan against the current state: %w", err)
+		}
+		if err := plan.Stale(saved, now); err != nil {
+			return err
+		}
+		p = saved
+	} else {
+		p, err = s.compute(ctx, readHook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
+		var safety *plan.SafetyError
+		if errors.As(err, &safety) {
+			if rerr := renderPlan(opts.stdout, p, opts.json); rerr != nil {
+				return rerr
+			}
+			return fmt.Errorf("%w; nothing was applied", safety)
+		}
+		if err != nil {
+			return err
+		}
+		if opts.json {
+			if err := views.JSON(opts.stdout, p); err != nil {
+				return err
+			}
+		} else if err := views.Human(opts.stdout, p, views.HumanOptions{Color: color}); err != nil {
+			return err
+		}
+		if p.Empty() {
+			return nil
+		}
+		if !opts.autoApprove {
+			ok, err := confirm(opts.stdin, opts.stdout)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				fmt.Fprintln(opts.stdout, "Apply cancelled: nothing was changed.")
+				return &exitError{code: 1}
+			}
+		}
+	}
+	if p.Empty() {
+		if !opts.json {
+			fmt.Fprintln(opts.stdout, views.SummaryLine(p))
+		}
+		return nil
+	}
+
+	par := opts.parallelism
+	if par <= 0 && s.cfg.Confluence.Parallelism > 0 {
+		par = s.cfg.Confluence.Parallelism
+	}
+	var hook plan.Hook = plan.NopHook{}
+	var progress *views.Progress
+	if !opts.json {
+		progress = views.NewProgress(opts.stderr, terminal, views.ColorFor(opts.stderr))
+		hook = progress
+	}
+	res, err := plan.Apply(ctx, p, s.target, s.store, plan.ApplyOptions{Parallelism: par, Hook: hook, Trigger: "cli"})
+	if progress != nil {
+		progress.Finish()
+	}
+	if res == nil {
+		return err
+	}
+	if opts.json {
+		if jerr := writeApplyJSON(opts.stdout, res); jerr != nil {
+			return jerr
+		}
+	} else {
+		var failed *plan.ApplyError
+		if errors.As(err, &failed) {
+			writeFailures(opts.stderr, p, res)
+		}
+		if serr := views.ApplySummary(opts.stdout, res, color); serr != nil {
+			return serr
+		}
+	}
+	return err
+}
+
+func isTerminalReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks for "yes".
+func confirm(in io.Reader, out io.Writer) (bool, error) {
+	fmt.Fprint(out, "\nDo you want to perform these actions in Confluence?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return false, fmt.Errorf("read the answer: %w", err)
+	}
+	return strings.TrimSpace(line) == "yes", nil
+}
+
+func writeFailures(w io.Writer, p *plan.Plan, res *plan.Result) {
+	for i, err := range res.Errors {
+		if err != nil {
+			c := &p.Changes[i]
+			fmt.Fprintf(w, "Error: %s %s: %v\n", c.Action, c.Object(), err)
+		}
+	}
+}
+
+// applyJSON is the JSON result of confsync apply --json.
+type applyJSON struct {
+	FormatVersion string            `json:"format_version"`
+	RunID         string            `json:"run_id"`
+	Outcome       string            `json:"outcome"`
+	Applied       int               `json:"applied"`
+	Failed        int               `json:"failed"`
+	NotRun        int               `json:"not_run"`
+	Actions       []applyActionJSON `json:"actions"`
+}
+
+type applyActionJSON struct {
+	Action string `json:"action"`
+	Object string `json:"object"`
+	IDP    string `json:"idp"`
+	Error  string `json:"error,omitempty"`
+}
+
+func writeApplyJSON(w io.Writer, res *plan.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	out := applyJSON{FormatVersion: views.JSONFormatVersion, RunID: res.Run.ID, Outcome: res.Run.Outcome,
+		Applied: res.Applied, Failed: res.Failed, NotRun: res.NotRun, Actions: make([]applyActionJSON, 0, len(res.Run.Actions))}
+	for _, a := range res.Run.Actions {
+		out.Actions = append(out.Actions, applyActionJSON{Action: a.Action, Object: a.Object, IDP: a.IDP, Error: a.Error})
+	}
+	return enc.Encode(out)
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/plan/planfile"
+	"github.com/confsync/confsync/plan/views"
+	"github.com/spf13/cobra"
+)
+
+// planOptions are the flags of confsync plan.
+type planOptions struct {
+	ro               *rootOptions
+	out              string
+	json             bool
+	detailedExitcode bool
+	idps             []string
+	allowMassChanges bool
+	stdout, stderr   io.Writer
+}
+
+func newPlanCmd(ro *rootOptions) *cobra.Command {
+	opts := &planOptions{ro: ro}
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show what apply would change in Confluence",
+		Long: `Reads every IdP, Confluence and confsync's ownership state, and shows the
+changes that would make Confluence match the desired state. Nothing is
+changed. With --out the plan is saved for confsync apply FILE, which applies
+exactly that plan, or refuses it once anything it was computed from changed.
+
+Exit status: 0 when there is nothing to change (or changes without
+--detailed-exitcode), 2 when there are changes and --detailed-exitcode is
+set, 1 on errors, including a plan stopped by a safety threshold.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runPlan(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.out, "out", "", "save the plan to `FILE` for confsync apply FILE")
+	f.BoolVar(&opts.json, "json", false, "print the plan as JSON (format_version 1.0)")
+	f.BoolVar(&opts.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes")
+	f.StringArrayVar(&opts.idps, "idp", nil, "plan for this IdP only (repeatable); others' objects are left alone")
+	f.BoolVar(&opts.allowMassChanges, "allow-mass-changes", false, "waive the safety thresholds for this plan")
+	return cmd
+}
+
+func runPlan(ctx context.Context, opts *planOptions) error {
+	s, err := openEngine(ctx, opts.ro, opts.stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var hook plan.Hook
+	if !opts.json && views.IsTerminal(opts.stderr) {
+		hook = views.NewProgress(opts.stderr, true, false)
+	}
+	p, err := s.compute(ctx, hook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
+	var safety *plan.SafetyError
+	if err != nil && !errors.As(err, &safety) {
+		return err
+	}
+	if rerr := renderPlan(opts.stdout, p, opts.json); rerr != nil {
+		return rerr
+	}
+	if safety != nil {
+		return fmt.Errorf("%w; the plan was not saved", safety)
+	}
+	if opts.out != "" {
+		if err := planfile.Write(opts.out, p); err != nil {
+			return err
+		}
+		if !opts.json {
+			fmt.Fprintf(opts.stdout, "\nSaved the plan to %s. To apply exactly this plan: confsync apply %s\n", opts.out, opts.out)
+		}
+	}
+	if opts.detailedExitcode && !p.Empty() {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// renderPlan writes a plan, human or JSON.
+func renderPlan(w io.Writer, p *plan.Plan, asJSON bool) error {
+	if asJSON {
+		return views.JSON(w, p)
+	}
+	return views.Human(w, p, views.HumanOptions{Color: views.ColorFor(w)})
+}
