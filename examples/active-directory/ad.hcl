@@ -27,7 +27,8 @@ idp "ad" {
     group_filter             = "(objectClass=group)"
     group_name_attribute     = "cn"
     user_member_of_attribute = "memberOf"
-    # Follow nested groups (AD's LDAP_MATCHING_RULE_IN_CHAIN).
+    # Flatten nested groups: confsync follows group-in-group membership
+    # itself, transitively and safely through cycles.
     nested_groups = true
 
     # AD returns at most 1000 entries a page by default (MaxPageSize).
