@@ -38,6 +38,38 @@ func parseFilter(s string) (filter.Expr, error) {
 	return f, nil
 }
 
+// qualify rewrites unqualified names of extension attributes in a filter
+// (Entra's legacy `manager eq "id"`) to their extension's URN.
+func qualify(kind *resourceKind, f filter.Expr) filter.Expr {
+	fix := func(a filter.AttrPath) filter.AttrPath {
+		if a.URN == "" {
+			if ext := kind.extensionOf(a.Name); ext != nil {
+				a.URN = ext.ID
+			}
+		}
+		return a
+	}
+	switch x := f.(type) {
+	case *filter.And:
+		return &filter.And{L: qualify(kind, x.L), R: qualify(kind, x.R)}
+	case *filter.Or:
+		return &filter.Or{L: qualify(kind, x.L), R: qualify(kind, x.R)}
+	case *filter.Not:
+		return &filter.Not{X: qualify(kind, x.X)}
+	case *filter.Compare:
+		c := *x
+		c.Attr = fix(c.Attr)
+		return &c
+	case *filter.Present:
+		return &filter.Present{Attr: fix(x.Attr)}
+	case *filter.ValuePath:
+		v := *x
+		v.Attr = fix(v.Attr)
+		return &v
+	}
+	return f
+}
+
 // paging reads startIndex and count. RFC 7644 §3.4.2.4: a startIndex below
 // 1 is 1, a negative count is 0; counts above MaxPageSize are lowered.
 func paging(startIndex, count string) (int, int, error) {
@@ -73,6 +105,7 @@ func (s *Server) list(w http.ResponseWriter, r *request, kind *resourceKind) err
 	if lq.proj, err = parseProjection(q.Get("attributes"), q.Get("excludedAttributes")); err != nil {
 		return err
 	}
+	lq.proj.list = true
 	return s.answerList(w, r, []*resourceKind{kind}, lq)
 }
 
@@ -112,6 +145,7 @@ func (s *Server) search(w http.ResponseWriter, r *request, kinds []*resourceKind
 	if lq.proj, err = parseProjection(strings.Join(sr.Attributes, ","), strings.Join(sr.ExcludedAttributes, ",")); err != nil {
 		return err
 	}
+	lq.proj.list = true
 	return s.answerList(w, r, kinds, lq)
 }
 
@@ -168,6 +202,9 @@ func (s *Server) answerList(w http.ResponseWriter, r *request, kinds []*resource
 
 func (s *Server) listKind(r *request, kind *resourceKind, lq listQuery, c *collector) error {
 	ctx := r.Context()
+	if lq.filter != nil {
+		lq.filter = qualify(kind, lq.filter)
+	}
 	// Without a filter, the count comes from the store and only the page is read.
 	if lq.filter == nil {
 		return s.listAll(r, kind, lq, c)
@@ -188,8 +225,10 @@ func (s *Server) listKind(r *request, kind *resourceKind, lq listQuery, c *colle
 					return storeError(err, "users")
 				}
 			}
+			// The store's lookup applies the attribute's own case rule, so
+			// the filter needs no second evaluation.
 			for _, u := range users {
-				if err := s.emitUser(r, u, lq, c); err != nil {
+				if err := c.add(func() (map[string]any, error) { return s.renderUser(r, u, lq.proj) }); err != nil {
 					return err
 				}
 			}
@@ -210,7 +249,7 @@ func (s *Server) listKind(r *request, kind *resourceKind, lq listQuery, c *colle
 			}
 		}
 		for _, g := range groups {
-			if err := s.emitGroup(r, g, lq, c); err != nil {
+			if err := c.add(func() (map[string]any, error) { return s.renderGroup(r, g, lq.proj) }); err != nil {
 				return err
 			}
 		}

@@ -189,12 +189,17 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *request, id string) error 
 	if err != nil {
 		return err
 	}
-	g, err := s.loadGroup(r, id)
-	if err != nil {
-		return err
-	}
-	if _, err := ifMatch(r.Request, g.Version); err != nil {
-		return err
+	// A PATCH that only changes members needs no read of the group: the
+	// row operations answer not-found themselves.
+	clientMatch := r.Header.Get("If-Match") != ""
+	var g *store.Group
+	if len(attrOps) > 0 || clientMatch {
+		if g, err = s.loadGroup(r, id); err != nil {
+			return err
+		}
+		if _, err := ifMatch(r.Request, g.Version); err != nil {
+			return err
+		}
 	}
 	for i := range mops {
 		if mops[i].refs != nil || mops[i].kind == "replace" {
@@ -203,7 +208,6 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *request, id string) error 
 			}
 		}
 	}
-	clientMatch := r.Header.Get("If-Match") != ""
 	wrote := false
 	if len(attrOps) > 0 {
 		for attempt := 0; ; attempt++ {

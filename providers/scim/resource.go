@@ -334,6 +334,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 type projection struct {
 	include []filter.AttrPath
 	exclude []filter.AttrPath
+	// list is set for list and search answers, where a user's groups are
+	// returned only when asked for by name (they cost a query per user).
+	list bool
 }
 
 func parseProjection(attrs, excluded string) (projection, error) {
@@ -364,6 +367,16 @@ func parseAttrList(s string) ([]filter.AttrPath, error) {
 		out = append(out, ap)
 	}
 	return out, nil
+}
+
+// names reports whether attributes names a top-level attribute.
+func (p projection) names(name string) bool {
+	for _, a := range p.include {
+		if a.URN == "" && strings.EqualFold(a.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // wants reports whether a top-level attribute is returned.

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/confsync/confsync/providers/store"
@@ -79,6 +80,10 @@ type Server struct {
 type idpState struct {
 	name   string
 	hashes [][]byte // configured token hashes, decoded
+
+	mu      sync.Mutex
+	stored  [][]byte // hashes read from the store at fetched
+	fetched time.Time
 }
 
 // NewServer returns a Server for opts.
@@ -221,21 +226,43 @@ func (s *Server) authorize(r *http.Request, st *idpState) error {
 	if match == 1 {
 		return nil
 	}
-	stored, err := s.opts.Store.TokenHashes(r.Context(), st.name)
+	stored, err := s.storeHashes(r.Context(), st)
 	if err != nil {
-		return fmt.Errorf("read token hashes: %w", err)
+		return err
 	}
-	for _, hx := range stored {
-		want, err := hex.DecodeString(hx)
-		if err != nil {
-			continue
-		}
+	for _, want := range stored {
 		match |= subtle.ConstantTimeCompare(sum[:], want)
 	}
 	if match == 1 {
 		return nil
 	}
 	return unauthorized
+}
+
+// tokenCacheTTL is how long the token hashes read from the store are
+// reused: a token created or revoked with `confsync token` takes effect
+// within this time, and a request costs no token query.
+const tokenCacheTTL = 2 * time.Second
+
+// storeHashes returns the IdP's token hashes kept in the store.
+func (s *Server) storeHashes(ctx context.Context, st *idpState) ([][]byte, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.fetched.IsZero() || time.Since(st.fetched) > tokenCacheTTL {
+		stored, err := s.opts.Store.TokenHashes(ctx, st.name)
+		if err != nil {
+			return nil, fmt.Errorf("read token hashes: %w", err)
+		}
+		fresh := make([][]byte, 0, len(stored)) // a new slice: readers may hold the old one
+		for _, hx := range stored {
+			if b, err := hex.DecodeString(hx); err == nil && len(b) == sha256.Size {
+				fresh = append(fresh, b)
+			}
+		}
+		st.stored = fresh
+		st.fetched = time.Now()
+	}
+	return st.stored, nil
 }
 
 func (s *Server) changed(idp string) {

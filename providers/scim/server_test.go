@@ -199,6 +199,7 @@ func TestListsAndFilters(t *testing.T) {
 			"filter=name.FamilyName+eq+Employee+and+(emails.Value+co+example.com+or+emails.Value+co+example.org)": 2,
 			"filter=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department+eq+%22sales%22":         1,
 			"filter=urn:example:custom:2.0:User:tag+eq+%22x%22":                                                   1,
+			"filter=id+eq+%22" + ids["Ann@Example.com"] + "%22+and+department+eq+%22Sales%22&attributes=id":       1,
 			"filter=meta.created+gt+%222000-01-01T00:00:00Z%22":                                                   3,
 			"filter=meta.lastModified+lt+%222000-01-01T00:00:00Z%22":                                              0,
 			"filter=userName+eq+%22x%22+or+userName+eq+%22bob%40example.org%22":                                   1,

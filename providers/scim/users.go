@@ -212,7 +212,7 @@ func (s *Server) renderUser(r *request, u *store.User, proj projection) (map[str
 		return nil, err
 	}
 	res := userResource(u, m, r.base)
-	if proj.wants("groups") {
+	if proj.wants("groups") && (!proj.list || proj.names("groups")) {
 		ids, err := s.opts.Store.GroupsOf(r.Context(), r.idp, u.ID)
 		if err != nil {
 			return nil, storeError(err, "groups of user")
