@@ -23,7 +23,7 @@ const (
 	maxTxAttempts = 5
 	// postgresCommitters is how many transactions a PostgreSQL store runs at
 	// once; SQLite has one writer.
-	postgresCommitters = 2
+	postgresCommitters = 4
 )
 
 // errClosed is returned by writes to a closed store.
@@ -170,6 +170,7 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 		}
 		for attempt := 1; ; attempt++ {
 			errs[i] = r.fn(t)
+			t.endWrite(errs[i] == nil)
 			if errs[i] == nil {
 				committed++
 				if !alone && i < len(batch)-1 {
@@ -204,6 +205,13 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 	if committed == 0 {
 		_ = tx.Rollback()
 		return errs, nil
+	}
+	if err := t.flushRevisions(); err != nil {
+		_ = tx.Rollback()
+		for i := range errs {
+			errs[i] = nil
+		}
+		return errs, err
 	}
 	if err := tx.Commit(); err != nil {
 		for i := range errs {

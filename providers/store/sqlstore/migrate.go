@@ -25,8 +25,7 @@ func SchemaVersion() int { return len(migrations) }
 func schemaV1(d *dialect) []string {
 	return []string{
 		// One counter per IdP, bumped by every SCIM write in the write's own
-		// transaction. It is also the row every write to an IdP locks first,
-		// so that PostgreSQL writers of one IdP queue instead of deadlocking.
+		// transaction (at its end, so the row is locked only while it commits).
 		`CREATE TABLE idp_revisions (
 			idp TEXT PRIMARY KEY,
 			revision BIGINT NOT NULL

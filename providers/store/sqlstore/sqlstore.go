@@ -211,6 +211,9 @@ type txn struct {
 	ctx context.Context
 	tx  *sql.Tx
 	d   *dialect
+	// opRevs counts the SCIM writes of the write being run, per IdP; revs
+	// those of the batch's successful writes.
+	opRevs, revs map[string]int64
 }
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {

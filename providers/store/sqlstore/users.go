@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -13,13 +14,44 @@ import (
 	"github.com/confsync/confsync/providers/store"
 )
 
-// bumpRevision advances the IdP's revision. Every SCIM write calls it first:
-// on PostgreSQL the row lock it takes queues the IdP's writers in one order.
+// bumpRevision counts one SCIM write to the IdP. The counts of a batch's
+// successful writes are added to idp_revisions at the end of the batch, in
+// the same transaction (see flushRevisions), so the row is locked only for
+// the commit and a reader that sees revision N sees every change up to N.
 func (t *txn) bumpRevision(idp string) error {
-	_, err := t.exec(`INSERT INTO idp_revisions (idp, revision) VALUES (?, 1)
-		ON CONFLICT (idp) DO UPDATE SET revision = idp_revisions.revision + 1`, idp)
-	if err != nil {
-		return fmt.Errorf("bump revision: %w", err)
+	if t.opRevs == nil {
+		t.opRevs = map[string]int64{}
+	}
+	t.opRevs[idp]++
+	return nil
+}
+
+// endWrite keeps (ok) or drops the revision counts of the write just run.
+func (t *txn) endWrite(ok bool) {
+	if ok {
+		if t.revs == nil {
+			t.revs = map[string]int64{}
+		}
+		for idp, n := range t.opRevs {
+			t.revs[idp] += n
+		}
+	}
+	clear(t.opRevs)
+}
+
+// flushRevisions adds the batch's counts to idp_revisions, IdPs in name
+// order so that concurrent transactions lock the rows in one order.
+func (t *txn) flushRevisions() error {
+	idps := make([]string, 0, len(t.revs))
+	for idp := range t.revs {
+		idps = append(idps, idp)
+	}
+	slices.Sort(idps)
+	for _, idp := range idps {
+		if _, err := t.exec(`INSERT INTO idp_revisions (idp, revision) VALUES (?, ?)
+			ON CONFLICT (idp) DO UPDATE SET revision = idp_revisions.revision + excluded.revision`, idp, t.revs[idp]); err != nil {
+			return fmt.Errorf("bump revision: %w", err)
+		}
 	}
 	return nil
 }
