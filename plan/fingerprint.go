@@ -56,12 +56,16 @@ func combine(hs ...h128) h128 {
 	return r
 }
 
+// hashFields is combine over the fields' hashes, without allocating.
 func hashFields(fields ...string) h128 {
-	hs := make([]h128, len(fields))
+	var r h128
 	for i, f := range fields {
-		hs[i] = hashString(f)
+		h := hashString(f)
+		k := uint64(i+1) * 0x9e3779b97f4a7c15
+		r.a = mix64(r.a ^ h.a + k)
+		r.b = mix64(r.b ^ h.b + k*3)
 	}
-	return combine(hs...)
+	return r
 }
 
 // multiset sums record hashes.
