@@ -125,7 +125,17 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if len(idps) == 0 {
 		logger.Warn("no IdP has a scim source: serve answers no SCIM requests")
 	}
-	handler := newServeMux(cfg, st, logger, serveHooks{})
+	// The ops layer (serve_ops.go): metrics, probes, /status and, with
+	// server.auto_apply, the reconciler. It stops with ctx, after which
+	// serveHTTP finishes the requests in flight; stopOps waits for the
+	// reconciler to release the apply lock.
+	ops, err := newServeOps(ctx, cfg, st, buildEngine, logger)
+	if err != nil {
+		return err
+	}
+	stopOps := ops.Start(ctx)
+	defer stopOps()
+	handler := newServeMux(cfg, ops.Store, logger, ops.Hooks())
 	return serveHTTP(ctx, opts, cfg, handler, logger)
 }
 
