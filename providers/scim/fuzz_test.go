@@ -1,8 +1,14 @@
 package scim
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/confsync/confsync/providers/store"
@@ -152,6 +158,55 @@ func FuzzPatchUser(f *testing.F) {
 		}
 		if _, err := json.Marshal(attrs); err != nil {
 			t.Fatalf("patched resource does not render: %v", err)
+		}
+	})
+}
+
+// FuzzHandler sends arbitrary requests to the whole handler (in memory,
+// over a fake store) and checks that nothing a client sends is answered
+// with a server error or a malformed answer.
+func FuzzHandler(f *testing.F) {
+	seeds := []struct{ method, path, body string }{
+		{"GET", "/Users?filter=userName+eq+%22a%22", ""},
+		{"GET", "/Users/u1?attributes=emails%5Btype+eq+%22work%22%5D", ""},
+		{"PATCH", "/Users/u1", `{"Operations":[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"x"}]}`},
+		{"PATCH", "/Groups/g1", `{"Operations":[{"op":"Add","path":"members","value":[{"$ref":null,"value":"u1"}]}]}`},
+		{"PATCH", "/Groups/g1", `{"Operations":[{"op":"remove","path":"members[type eq \"User\"]"}]}`},
+		{"PUT", "/Groups/g1", `{"displayName":"g1","members":["u1"]}`},
+		{"POST", "/Users", `{"userName":"n","active":"True"}`},
+		{"POST", "/.search", `{"filter":"userName pr","count":2}`},
+		{"GET", "/Groups?filter=members%5Bvalue+eq+%22u1%22%5D", ""},
+		{"DELETE", "/Users/u2", ""},
+		{"GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", ""},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.path, []byte(s.body))
+	}
+	st := newMemStore()
+	ctx := context.Background()
+	_ = st.CreateUser(ctx, &store.User{IDP: "entra", ID: "u1", UserName: "u1", Active: true, Attributes: []byte(`{"userName":"u1","emails":[{"type":"work","value":"a@b"}]}`)})
+	_ = st.CreateUser(ctx, &store.User{IDP: "entra", ID: "u2", UserName: "u2", Active: true, Attributes: []byte(`{"userName":"u2"}`)})
+	_ = st.CreateGroup(ctx, &store.Group{IDP: "entra", ID: "g1", DisplayName: "g1", Attributes: []byte(`{"displayName":"g1"}`)}, []store.Member{{ID: "u1", Type: "User"}})
+	h := NewServer(Options{Store: st, IDPs: []IDP{{Name: "entra", TokenSHA256: []string{hashHex(testToken)}}}, MaxBodyBytes: 1 << 16})
+	f.Fuzz(func(t *testing.T, method, path string, body []byte) {
+		u, err := url.Parse("http://x/scim/v2/entra" + path)
+		if err != nil || strings.ContainsAny(method, " \t\r\n") || method == "" {
+			return
+		}
+		req := httptest.NewRequest("GET", "http://x/", bytes.NewReader(body))
+		req.Method = method
+		req.URL = u
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 && rec.Code != http.StatusNotImplemented {
+			t.Fatalf("%s %s %q: %d %s", method, path, body, rec.Code, rec.Body)
+		}
+		if rec.Code != http.StatusNoContent && rec.Code != http.StatusNotModified {
+			var v any
+			if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+				t.Fatalf("%s %s: answer is not JSON: %v %q", method, path, err, rec.Body)
+			}
 		}
 	})
 }

@@ -42,7 +42,35 @@ func decodeObject(body []byte) (map[string]any, error) {
 	if !ok {
 		return nil, badRequest(typeInvalidSyntax, "the request body must be a JSON object")
 	}
+	if !cleanStrings(m, 0) {
+		return nil, badRequest(typeInvalidValue, "strings may not contain NUL characters, and objects may not nest deeper than 64 levels")
+	}
 	return m, nil
+}
+
+// cleanStrings reports whether no key or string in v holds a NUL (which
+// PostgreSQL cannot store) and v nests at most 64 levels.
+func cleanStrings(v any, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		return !strings.ContainsRune(x, 0)
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsRune(k, 0) || !cleanStrings(e, depth+1) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !cleanStrings(e, depth+1) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func jsonErrorDetail(err error) string {

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/confsync/confsync/providers/store"
 )
@@ -302,6 +303,9 @@ func (s *Server) route(w http.ResponseWriter, r *request, segs []string) error {
 			return s.search(w, r, []*resourceKind{kind})
 		case len(segs) == 2:
 			id := segs[1]
+			if !validID(id) {
+				return notFound(strings.ToLower(kind.name), id)
+			}
 			if kind == userKind {
 				switch r.Method {
 				case http.MethodGet:
@@ -360,4 +364,19 @@ func (s *Server) route(w http.ResponseWriter, r *request, segs []string) error {
 func methodNotAllowed(w http.ResponseWriter, allow string) error {
 	w.Header().Set("Allow", allow)
 	return errorf(http.StatusMethodNotAllowed, "", "method not allowed; allowed: %s", allow)
+}
+
+// validID reports whether id can name a resource: ids are what confsync
+// assigned, so anything that is not printable UTF-8 names nothing (and
+// never reaches the store, which may not be able to hold it).
+func validID(id string) bool {
+	if id == "" || len(id) > 1024 || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

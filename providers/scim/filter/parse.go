@@ -106,8 +106,8 @@ func Parse(s string) (Expr, error) {
 	if len(s) > MaxLength {
 		return nil, &Error{Msg: "filter too long"}
 	}
-	if !utf8.ValidString(s) {
-		return nil, &Error{Msg: "filter is not valid UTF-8"}
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return nil, &Error{Msg: "filter is not valid UTF-8 or contains NUL"}
 	}
 	p := &parser{src: s}
 	e, err := p.or(0)
@@ -317,6 +317,9 @@ func (p *parser) value() (any, string, error) {
 		var s string
 		if err := json.Unmarshal([]byte(p.src[p.pos:end+1]), &s); err != nil {
 			return nil, "", p.errf("invalid string")
+		}
+		if strings.ContainsRune(s, 0) || !utf8.ValidString(s) {
+			return nil, "", p.errf("a string may not contain NUL or invalid UTF-8")
 		}
 		p.pos = end + 1
 		return s, s, nil

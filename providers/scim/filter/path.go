@@ -88,8 +88,8 @@ func ParsePath(s string) (Path, error) {
 	if len(s) > MaxLength {
 		return Path{}, &Error{Msg: "path too long"}
 	}
-	if !utf8.ValidString(s) {
-		return Path{}, &Error{Msg: "path is not valid UTF-8"}
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return Path{}, &Error{Msg: "path is not valid UTF-8 or contains NUL"}
 	}
 	p := &parser{src: s}
 	path, err := p.parsePath()
