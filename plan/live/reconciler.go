@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -437,7 +438,7 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 	stopLease := r.holdLease(runCtx, cancel)
 	started := time.Now()
 	r.log.Info("reconcile started", "trigger", trigger)
-	run, err := r.opts.Runner.Reconcile(runCtx, trigger)
+	run, err := r.reconcile(runCtx, trigger)
 	took := time.Since(started)
 	stopLease()
 	cancel()
@@ -513,6 +514,19 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 		r.failed(l, end, trigger, "")
 	}
 	r.publishPending(l)
+}
+
+// reconcile runs the Runner, turning a panic into an error: a bug met by
+// one plan must not take the SCIM endpoint down with it.
+func (r *Reconciler) reconcile(ctx context.Context, trigger string) (run plan.Run, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("the reconcile panicked", "trigger", trigger, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			run = plan.Run{Trigger: trigger, Outcome: OutcomeError, Message: "internal error: the reconcile panicked; see serve's log"}
+			err = fmt.Errorf("reconcile panicked: %v", p)
+		}
+	}()
+	return r.opts.Runner.Reconcile(ctx, trigger)
 }
 
 // failed schedules a retry with backoff.

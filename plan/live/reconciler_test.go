@@ -486,3 +486,23 @@ func TestNewRequiresItsParts(t *testing.T) {
 		t.Fatal("New with no Runner, Lock or Revisions succeeded")
 	}
 }
+
+type panickyRunner struct{ calls atomic.Int32 }
+
+func (p *panickyRunner) Reconcile(context.Context, string) (plan.Run, error) {
+	p.calls.Add(1)
+	panic("index out of range")
+}
+
+func TestPanicInARunIsAFailedRun(t *testing.T) {
+	w := newWorld()
+	pr := &panickyRunner{}
+	rp := w.start(t, "a", func(o *Options, _ *fakeRunner) { o.Runner = pr })
+	eventually(t, "the panic was turned into a failed run", func() bool {
+		return rp.r.Status().Last[TriggerReconcile].Outcome == OutcomeError
+	})
+	if !strings.Contains(rp.r.Status().Waiting, "retrying at") {
+		t.Errorf("waiting = %q, want a retry scheduled", rp.r.Status().Waiting)
+	}
+	eventually(t, "the lock is released", func() bool { return w.lock.current() == "" })
+}
