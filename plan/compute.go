@@ -264,9 +264,12 @@ func checkSafety(s config.Safety, p *Plan, own *Ownership) []string {
 				name, n, total, what, thresholdName(name), t, limit))
 		}
 	}
-	check(s.MaxDeactivations, "disable", sum.UsersDisable, len(own.Users), "users")
-	check(s.MaxMembershipRemovals, "remove", sum.MembershipsRemove, len(own.Memberships), "memberships")
-	check(s.MaxDeletions, "delete", sum.UsersDelete+sum.GroupsDelete, len(own.Users)+len(own.Groups), "users and groups")
+	// Objects this plan adopts count as managed: a first plan that adopts
+	// an existing instance is measured against it.
+	users := len(own.Users) + sum.UsersAdopt
+	check(s.MaxDeactivations, "disable", sum.UsersDisable, users, "users")
+	check(s.MaxMembershipRemovals, "remove", sum.MembershipsRemove, len(own.Memberships)+sum.MembershipsAdopt, "memberships")
+	check(s.MaxDeletions, "delete", sum.UsersDelete+sum.GroupsDelete, users+len(own.Groups)+sum.GroupsAdopt, "users and groups")
 	return out
 }
 

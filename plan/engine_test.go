@@ -671,3 +671,25 @@ func TestStale(t *testing.T) {
 		})
 	}
 }
+
+// A first plan over an existing instance measures thresholds against what
+// it adopts: disabling 1 of 4 adopted users is 25%.
+func TestSafetyCountsAdoptedUsers(t *testing.T) {
+	w := newWorld(idpConfig("entra", 0))
+	w.cfg.Safety = config.Safety{MaxDeactivations: config.Threshold{Set: true, IsPercent: true, Percent: 30}}
+	var users []plan.SourceUser
+	for i := range 4 {
+		n := fmt.Sprintf("user%d", i)
+		w.target.PutUser(plan.ActualUser{Username: n, DisplayName: strings.ToUpper(n), Email: n + "@example.com", Active: true})
+		users = append(users, su(fmt.Sprint(i), n, i != 0))
+	}
+	w.sources["entra"].Set(plan.Snapshot{Users: users})
+	p := w.plan(t, plan.Options{})
+	if s := p.Summary(); s.UsersAdopt != 4 || s.UsersDisable != 1 {
+		t.Fatalf("summary = %+v", s)
+	}
+	w.cfg.Safety.MaxDeactivations.Percent = 20
+	if _, err := plan.Compute(context.Background(), w.inputs(plan.Options{})); err == nil || !strings.Contains(err.Error(), "disable 1 of 4 managed users") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -471,16 +471,20 @@ func (d *diff) ordered() []Change {
 		out = append(out, c)
 	}
 	userAt := map[string]int{}
+	lastOf := map[string]int{} // the last earlier change of each user
 	for _, c := range d.userChanges {
+		prev, hasPrev := lastOf[c.User]
+		lastOf[c.User] = len(out)
 		switch c.Action {
 		case ActionCreate, ActionAdopt:
 			if _, ok := userAt[c.User]; !ok {
 				userAt[c.User] = len(out)
 			}
 		case ActionUpdate, ActionEnable:
-			// recorded after the adopt of the same user
-			if j, ok := userAt[c.User]; ok {
-				c.DependsOn = []int{j}
+			// recorded after the same user's earlier change (its adopt,
+			// its update), so that the records cannot cross
+			if hasPrev {
+				c.DependsOn = []int{prev}
 			}
 		}
 		out = append(out, c)
@@ -506,8 +510,24 @@ func (d *diff) ordered() []Change {
 		out = append(out, Change{Action: op.action, Kind: KindMembership, User: m.userNames[op.uid], Group: m.groupNames[op.gid],
 			IDP: m.idpNames[op.idp], Reason: m.reasons[op.reason]})
 	}
-	out = append(out, d.disables...)
-	out = append(out, d.userDeletes...)
+	// A deactivation or deletion runs after the same user's update or
+	// adoption, so that their records in the state cannot cross.
+	for _, list := range [][]Change{d.disables, d.userDeletes} {
+		for _, c := range list {
+			if j, ok := lastOf[c.User]; ok {
+				c.DependsOn = appendDep(c.DependsOn, j)
+			}
+			out = append(out, c)
+		}
+	}
 	out = append(out, d.groupDeletes...)
 	return out
+}
+
+// appendDep adds a dependency once, without sharing the slice's array.
+func appendDep(deps []int, j int) []int {
+	if slices.Contains(deps, j) {
+		return deps
+	}
+	return append(deps[:len(deps):len(deps)], j)
 }
