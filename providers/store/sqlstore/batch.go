@@ -126,30 +126,47 @@ func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
 }
 
 // commitBatch runs the batch's writes in one transaction and answers each.
+// When PostgreSQL aborts the transaction to break a deadlock (with another
+// committer or another replica), the whole batch runs again: rolling back
+// only the victim write would keep the locks of the writes before it, and
+// the deadlock would come back.
 func (s *Store) commitBatch(batch []*writeReq) {
-	errs, err := s.runBatch(batch)
+	var errs []error
+	var err error
+	for attempt := 1; ; attempt++ {
+		errs, err = s.runBatch(batch)
+		if err == nil || !s.d.isRetryable(err) || attempt == maxTxAttempts {
+			break
+		}
+		s.log.Debug("store batch retried", "attempt", attempt, "writes", len(batch), "err", err)
+	}
 	for i, r := range batch {
 		switch {
-		case errs[i] != nil:
-			r.done <- errs[i]
 		case err != nil:
 			r.done <- err
+		case errs[i] != nil:
+			r.done <- errs[i]
 		default:
 			r.done <- nil
 		}
 	}
 }
 
-// runBatch returns each write's own error, and an error for the whole batch
-// when the transaction itself failed (then no write of it committed).
+// runBatch runs the writes in one transaction. It returns each write's own
+// error, or an error for the whole batch when no write of it committed for
+// a reason other than their own (then errs is to be ignored).
 func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 	errs := make([]error, len(batch))
 	ctx := context.WithoutCancel(batch[0].ctx)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return errs, fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	t := &txn{ctx: ctx, tx: tx, d: s.d}
+	fail := func(err error) ([]error, error) {
+		_ = tx.Rollback()
+		return nil, err
+	}
 	// A write alone in its batch needs no savepoint: its failure rolls back
 	// the whole transaction. Otherwise one savepoint, named "write", guards
 	// each write: a failed write rolls back to it (which keeps it in place
@@ -158,8 +175,7 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 	alone := len(batch) == 1
 	if !alone {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
-			_ = tx.Rollback()
-			return errs, fmt.Errorf("savepoint: %w", err)
+			return fail(fmt.Errorf("savepoint: %w", err))
 		}
 	}
 	committed := 0
@@ -168,38 +184,25 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 			errs[i] = err // given up on before it started
 			continue
 		}
-		for attempt := 1; ; attempt++ {
-			errs[i] = r.fn(t)
-			t.endWrite(errs[i] == nil)
-			if errs[i] == nil {
-				committed++
-				if !alone && i < len(batch)-1 {
-					if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT write; SAVEPOINT write"); err != nil {
-						_ = tx.Rollback()
-						return errs, fmt.Errorf("savepoint: %w", err)
-					}
+		errs[i] = r.fn(t)
+		t.endWrite(errs[i] == nil)
+		switch {
+		case errs[i] == nil:
+			committed++
+			if !alone && i < len(batch)-1 {
+				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT write; SAVEPOINT write"); err != nil {
+					return fail(fmt.Errorf("savepoint: %w", err))
 				}
-				break
 			}
-			if alone {
-				_ = tx.Rollback()
-				if !s.d.isRetryable(errs[i]) || attempt == maxTxAttempts {
-					return errs, nil
-				}
-				if tx, err = s.w.BeginTx(ctx, nil); err != nil {
-					return errs, fmt.Errorf("begin: %w", err)
-				}
-				t.tx = tx
-				continue
-			}
+		case s.d.isRetryable(errs[i]):
+			return fail(errs[i])
+		case alone:
+			_ = tx.Rollback()
+			return errs, nil
+		default:
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT write"); err != nil {
-				_ = tx.Rollback()
-				return errs, fmt.Errorf("rollback to savepoint: %w", err)
+				return fail(fmt.Errorf("rollback to savepoint: %w", err))
 			}
-			if !s.d.isRetryable(errs[i]) || attempt == maxTxAttempts {
-				break
-			}
-			s.log.Debug("store write retried", "attempt", attempt, "err", errs[i])
 		}
 	}
 	if committed == 0 {
@@ -207,17 +210,10 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 		return errs, nil
 	}
 	if err := t.flushRevisions(); err != nil {
-		_ = tx.Rollback()
-		for i := range errs {
-			errs[i] = nil
-		}
-		return errs, err
+		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
-		for i := range errs {
-			errs[i] = nil // the batch error stands for all of them
-		}
-		return errs, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return errs, nil
 }

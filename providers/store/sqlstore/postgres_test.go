@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/confsync/confsync/providers/store"
 	"github.com/confsync/confsync/providers/store/pgtest"
@@ -84,5 +85,58 @@ func TestPostgresErrorsHideThePassword(t *testing.T) {
 	_, err = OpenPostgres(t.Context(), "postgres://u:s3cret-pw@[::1:5432/db", nil)
 	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Errorf("malformed DSN: %v", err)
+	}
+}
+
+// TestPostgresDeadlockRetried makes two concurrent batches lock two groups
+// in opposite orders. PostgreSQL aborts one to break the deadlock; the
+// store runs that batch again, and both writes succeed exactly once.
+func TestPostgresDeadlockRetried(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	s := openTestPostgres(t, pgtest.Start(t))
+	ctx := t.Context()
+	g1 := &store.Group{IDP: "entra", DisplayName: "g1"}
+	g2 := &store.Group{IDP: "entra", DisplayName: "g2"}
+	for _, g := range []*store.Group{g1, g2} {
+		if err := s.CreateGroup(ctx, g, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touchBoth := func(first, second string, started chan<- struct{}) func(t *txn) error {
+		return func(tx *txn) error {
+			if err := tx.touchGroup("entra", first); err != nil {
+				return err
+			}
+			if started != nil {
+				select {
+				case started <- struct{}{}:
+				default:
+				}
+			}
+			time.Sleep(300 * time.Millisecond) // let the other batch take its first lock
+			return tx.touchGroup("entra", second)
+		}
+	}
+	started := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Add(2)
+	go func() { defer wg.Done(); errA = s.write(ctx, touchBoth(g1.ID, g2.ID, started)) }()
+	<-started // the first batch holds g1: the second goes to another committer
+	go func() { defer wg.Done(); errB = s.write(ctx, touchBoth(g2.ID, g1.ID, nil)) }()
+	wg.Wait()
+	if errA != nil || errB != nil {
+		t.Fatalf("deadlocked writes: %v, %v", errA, errB)
+	}
+	for _, g := range []*store.Group{g1, g2} {
+		got, err := s.GetGroup(ctx, "entra", g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != g.Version+2 {
+			t.Errorf("%s at version %d, want %d: a write was lost or made twice", g.DisplayName, got.Version, g.Version+2)
+		}
 	}
 }
