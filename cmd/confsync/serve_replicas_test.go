@@ -131,6 +131,12 @@ func startReplica(t testing.TB, name, configDir, listen string) *replicaProc {
 	t.Cleanup(func() {
 		p.kill()
 		logf.Close()
+		b, _ := os.ReadFile(logf.Name())
+		for _, secret := range []string{replicaSCIMToken, emulatorToken} {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("the log of %s contains a secret token", name)
+			}
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
 			t.Logf("log of %s:\n%s", name, tail(b, 6000))
@@ -384,6 +390,26 @@ func TestServeReplicas(t *testing.T) {
 	// survivor's runs and the earlier ones did.
 	if created == 0 || created > len(names)+1 {
 		t.Errorf("history shows %d user creations, want between 1 and %d", created, len(names)+1)
+	}
+
+	// The metrics tell the same story.
+	resp, err := http.Get(survivor.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`confsync_scim_requests_total{idp="entra",method="POST",status="201"}`,
+		`confsync_applied_actions_total{action="create",kind="user",result="ok"}`,
+		`confsync_store_operation_duration_seconds_count{operation="create_user"}`,
+		`confsync_pending_changes 0`,
+		`confsync_reconciles_total{outcome="applied",trigger=`,
+		`confsync_last_successful_reconcile_timestamp_seconds `,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics of the survivor lacks %s", want)
+		}
 	}
 
 	// SIGTERM: the survivor stops cleanly and releases the lock.
