@@ -26,6 +26,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 		return err
 	}
 	clientMatch := r.Header.Get("If-Match") != ""
+	var nu store.User
 	for attempt := 0; ; attempt++ {
 		u, err := s.loadUser(r, id)
 		if err != nil {
@@ -49,7 +50,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 				return err
 			}
 		}
-		nu := *u
+		nu = *u
 		if err := fillUserFields(&nu, attrs); err != nil {
 			return err
 		}
@@ -66,7 +67,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 		break
 	}
 	s.changed(r.idp)
-	return s.answerUser(w, r, id, http.StatusOK)
+	return s.answerUser(w, r, &nu, http.StatusOK)
 }
 
 // memberOp is a PATCH operation on a group's members, done as row

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -367,3 +368,46 @@ func TestPanicsAreServerErrors(t *testing.T) {
 type panicStore struct{ *memStore }
 
 func (panicStore) GetUser(context.Context, string, string) (*store.User, error) { panic("boom") }
+
+func TestObserveAndOnChange(t *testing.T) {
+	type call struct {
+		idp, method string
+		status      int
+	}
+	var mu sync.Mutex
+	var calls []call
+	var changes []string
+	h := NewServer(Options{
+		Store: newMemStore(),
+		IDPs:  []IDP{{Name: "entra", TokenSHA256: []string{hashHex(testToken)}}},
+		Observe: func(idp, method string, status int, d time.Duration) {
+			mu.Lock()
+			calls = append(calls, call{idp, method, status})
+			mu.Unlock()
+			if d < 0 {
+				t.Errorf("negative duration %v", d)
+			}
+		},
+		OnChange: func(idp string) {
+			mu.Lock()
+			changes = append(changes, idp)
+			mu.Unlock()
+		},
+	})
+	send := func(method, path, body string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	send("POST", "/scim/v2/entra/Users", `{"userName":"o"}`)
+	send("POST", "/scim/v2/entra/Users", `{"userName":"o"}`)
+	send("GET", "/scim/v2/entra/Users", "")
+	send("GET", "/scim/v2/other/Users", "")
+	want := []call{{"entra", "POST", 201}, {"entra", "POST", 409}, {"entra", "GET", 200}, {"", "GET", 404}}
+	if fmt.Sprint(calls) != fmt.Sprint(want) {
+		t.Fatalf("Observe calls %v, want %v", calls, want)
+	}
+	if fmt.Sprint(changes) != "[entra]" {
+		t.Fatalf("OnChange calls %v, want one for the committed write", changes)
+	}
+}

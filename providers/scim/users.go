@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/confsync/confsync/providers/scim/filter"
 	"github.com/confsync/confsync/providers/store"
 	"github.com/google/uuid"
 )
@@ -62,7 +63,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *request) error {
 		return storeError(err, "user")
 	}
 	s.changed(r.idp)
-	res, err := s.renderUser(r, u, projection{})
+	// A new user is in no group: no need to ask the store.
+	res, err := s.renderUser(r, u, projection{exclude: []filter.AttrPath{{Name: "groups"}}})
 	if err != nil {
 		return err
 	}
@@ -151,15 +153,12 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *request, id string) error
 		return storeError(err, "user")
 	}
 	s.changed(r.idp)
-	return s.answerUser(w, r, id, http.StatusOK)
+	return s.answerUser(w, r, nu, http.StatusOK)
 }
 
-// answerUser reads the user back and answers it.
-func (s *Server) answerUser(w http.ResponseWriter, r *request, id string, status int) error {
-	u, err := s.loadUser(r, id)
-	if err != nil {
-		return err
-	}
+// answerUser answers a user just written (the store filled in its version
+// and times).
+func (s *Server) answerUser(w http.ResponseWriter, r *request, u *store.User, status int) error {
 	proj, err := parseProjection(r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
 	if err != nil {
 		return err
