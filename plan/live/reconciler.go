@@ -256,6 +256,8 @@ type loop struct {
 	// last poll: a revision that grew because of it is that same change,
 	// not a newer one that would restart the debounce.
 	notifiedAt time.Time
+	// pollFailing is true while revisions cannot be read.
+	pollFailing bool
 }
 
 // Run reconciles until ctx is cancelled: a full reconcile first (it picks
@@ -329,12 +331,16 @@ func (r *Reconciler) nextWake(l *loop) time.Time {
 
 // poll reads every IdP's revision; a revision that grew is a change.
 func (r *Reconciler) poll(ctx context.Context, l *loop, now time.Time) {
+	failing := false
 	for _, idp := range r.opts.IdPs {
 		rev, err := r.opts.Revisions.Revision(ctx, idp)
 		if err != nil {
-			if ctx.Err() == nil {
-				r.log.Warn("cannot read the SCIM revision", "idp", idp, "error", err.Error())
+			// Once per outage, not once per poll.
+			if ctx.Err() == nil && !l.pollFailing {
+				r.log.Warn("cannot read the SCIM revision; changes made through other replicas are not seen until the store answers",
+					"idp", idp, "error", err.Error())
 			}
+			failing = true
 			continue
 		}
 		prev, known := l.seen[idp]
@@ -355,6 +361,10 @@ func (r *Reconciler) poll(ctx context.Context, l *loop, now time.Time) {
 			l.deb.changed(at)
 		}
 	}
+	if l.pollFailing && !failing {
+		r.log.Info("the store answers again")
+	}
+	l.pollFailing = failing
 	l.notifiedAt = time.Time{}
 	r.publishPending(l)
 }
