@@ -128,7 +128,7 @@ func verb(c *plan.Change) string {
 	case plan.ActionUpdate:
 		return "will be updated in place"
 	case plan.ActionAdopt:
-		return "will be adopted (managed from now on, unchanged in Confluence)"
+		return "will be adopted, unchanged in Confluence"
 	case plan.ActionEnable:
 		return "will be enabled"
 	case plan.ActionDisable:
@@ -163,7 +163,12 @@ func writeUser(b *strings.Builder, c *plan.Change, pt painter) {
 				fmt.Fprintf(b, "      %s %-*s = %s%s\n", pt.action(c.Action, "~"), width, a.Name, charDiff(a.Before, a.After, pt), note)
 				continue
 			}
-			fmt.Fprintf(b, "      %s %-*s = %s -> %s%s\n", pt.action(c.Action, "~"), width, a.Name, quoteOrUnknown(a.Before), strconv.Quote(a.After), note)
+			before, after := quoteOrUnknown(a.Before), strconv.Quote(a.After)
+			if a.StateOnly {
+				// an empty custom attribute is one the IdP does not set
+				before, after = quoteOrUnset(a.Before), quoteOrUnset(a.After)
+			}
+			fmt.Fprintf(b, "      %s %-*s = %s -> %s%s\n", pt.action(c.Action, "~"), width, a.Name, before, after, note)
 		}
 		b.WriteString("    }\n\n")
 	case plan.ActionAdopt:
@@ -180,6 +185,13 @@ func writeUser(b *strings.Builder, c *plan.Change, pt painter) {
 func quoteOrUnknown(s string) string {
 	if s == "" {
 		return "(unknown)"
+	}
+	return strconv.Quote(s)
+}
+
+func quoteOrUnset(s string) string {
+	if s == "" {
+		return "(unset)"
 	}
 	return strconv.Quote(s)
 }
