@@ -73,9 +73,11 @@ func WriteStatus(w io.Writer, s *Status) error {
 	}
 	tw.Flush()
 
+	fmt.Fprintln(ew)
 	if s.Serve != nil {
-		fmt.Fprintln(ew)
 		writeServe(ew, s.Serve)
+	} else {
+		fmt.Fprintln(ew, "Pending changes and what a serve replica is doing: confsync status --server http://<replica>:<port>")
 	}
 	return ew.err
 }
