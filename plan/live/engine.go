@@ -71,8 +71,9 @@ func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error
 	if p.Empty() {
 		run.Outcome = OutcomeApplied
 		run.Message = "no changes"
-		if len(p.Skipped) > 0 && len(p.IDPs) == 0 {
-			// Every IdP was left out by the source-health guard.
+		if len(p.Skipped) > 0 && len(p.IDPs) == 0 && e.guardStopped(ctx, p) {
+			// Every IdP was left out by the source-health guard, and one
+			// of them had been read before: something may be wrong.
 			run.Outcome = OutcomeRefused
 			run.Message = "nothing applied: " + left
 		} else if left != "" {
@@ -108,6 +109,18 @@ func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error
 		err = nil
 	}
 	return out, err
+}
+
+// guardStopped reports whether one of the IdPs left out of p had a
+// successful read before. An IdP that never had one (a fresh installation
+// whose IdP has pushed nothing yet) has nothing the guard protects.
+func (e *Engine) guardStopped(ctx context.Context, p *plan.Plan) bool {
+	for _, s := range p.Skipped {
+		if _, ok, err := e.State.LastRead(ctx, s.IDP); err != nil || ok {
+			return true
+		}
+	}
+	return false
 }
 
 // record appends run to the audit log even when ctx is cancelled.

@@ -221,3 +221,15 @@ func TestReconcilerWithEngine(t *testing.T) {
 		t.Errorf("userb created %d times, want 1", n)
 	}
 }
+
+func TestEngineFreshEmptyIdPIsNotARefusal(t *testing.T) {
+	w := newEngineWorld()
+	// Nothing pushed yet, nothing ever read.
+	run, err := w.eng.Reconcile(context.Background(), live.TriggerReconcile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Outcome != live.OutcomeApplied || !strings.Contains(run.Message, "no changes; idp entra left out") {
+		t.Errorf("run = %+v, want applied with no changes, saying entra was left out", run)
+	}
+}
