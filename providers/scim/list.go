@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/confsync/confsync/providers/scim/filter"
 	"github.com/confsync/confsync/providers/store"
@@ -394,7 +396,11 @@ func indexedLookup(kind *resourceKind, f filter.Expr) (store.Lookup, bool) {
 
 // scan calls fn for every user (or group) of the IdP, in id order.
 func (s *Server) scan(r *request, kind *resourceKind, fn func(*store.User, *store.Group) error) error {
-	after := ""
+	return s.scanFrom(r, kind, "", fn)
+}
+
+// scanFrom is scan starting after the id after.
+func (s *Server) scanFrom(r *request, kind *resourceKind, after string, fn func(*store.User, *store.Group) error) error {
 	for {
 		if kind == userKind {
 			page, err := s.opts.Store.ListUsers(r.Context(), r.idp, store.Page{After: after, Limit: scanPageSize})
@@ -451,19 +457,35 @@ func (s *Server) listAll(r *request, kind *resourceKind, lq listQuery, c *collec
 		c.resp.TotalResults += total
 		return nil
 	}
-	seen := 0
-	err = s.scan(r, kind, func(u *store.User, g *store.Group) error {
+	// Okta and Entra page through everything with startIndex; the id at
+	// which the previous page ended lets this one start there instead of
+	// walking the ids before it.
+	seen, after := 0, ""
+	if c.skip > 0 {
+		if id, ok := s.cursors.get(r.idp, kind.name, c.skip); ok {
+			seen, after = c.skip, id
+			c.resp.TotalResults += c.skip
+			c.skip = 0
+		}
+	}
+	last := ""
+	err = s.scanFrom(r, kind, after, func(u *store.User, g *store.Group) error {
 		if c.full() {
 			return errPageFull
 		}
 		seen++
 		if u != nil {
+			last = u.ID
 			return c.add(func() (map[string]any, error) { return s.renderUser(r, u, lq.proj) })
 		}
+		last = g.ID
 		return c.add(func() (map[string]any, error) { return s.renderGroup(r, g, lq.proj) })
 	})
 	if err != nil && !errors.Is(err, errPageFull) {
 		return err
+	}
+	if last != "" && c.full() {
+		s.cursors.put(r.idp, kind.name, seen, last)
 	}
 	// The rest is counted, not read. (A write between the count and the
 	// scan can make the total off by the writes in between, as with any
@@ -475,3 +497,46 @@ func (s *Server) listAll(r *request, kind *resourceKind, lq listQuery, c *collec
 }
 
 var errPageFull = errors.New("page full")
+
+// cursorCache remembers, for unfiltered lists, the id at which a page
+// ended, keyed by the number of resources before it, so that the next
+// page (startIndex = that number + 1) starts there. Entries expire and the
+// cache is bounded; a miss only costs a longer walk.
+type cursorCache struct {
+	mu sync.Mutex
+	m  map[cursorKey]cursorEntry
+}
+
+type cursorKey struct {
+	idp, kind string
+	offset    int
+}
+
+type cursorEntry struct {
+	id string
+	at time.Time
+}
+
+const (
+	cursorTTL     = 10 * time.Minute
+	cursorEntries = 4096
+)
+
+func (cc *cursorCache) get(idp, kind string, offset int) (string, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	e, ok := cc.m[cursorKey{idp, kind, offset}]
+	if !ok || time.Since(e.at) > cursorTTL {
+		return "", false
+	}
+	return e.id, true
+}
+
+func (cc *cursorCache) put(idp, kind string, offset int, id string) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil || len(cc.m) >= cursorEntries {
+		cc.m = map[cursorKey]cursorEntry{}
+	}
+	cc.m[cursorKey{idp, kind, offset}] = cursorEntry{id: id, at: time.Now()}
+}

@@ -72,10 +72,11 @@ const contentType = "application/scim+json"
 // Server serves SCIM for a set of IdPs. It is an http.Handler for the
 // paths /scim/v2/{idp}/...
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	idps map[string]*idpState
-	now  func() time.Time
+	opts    Options
+	log     *slog.Logger
+	idps    map[string]*idpState
+	now     func() time.Time
+	cursors cursorCache
 }
 
 type idpState struct {

@@ -411,3 +411,42 @@ func TestObserveAndOnChange(t *testing.T) {
 		t.Fatalf("OnChange calls %v, want one for the committed write", changes)
 	}
 }
+
+// TestPagingWalk walks every user page by page twice (the second walk
+// starts each page from the cursor the first left) and with pages of
+// another size, expecting every user exactly once each time.
+func TestPagingWalk(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ts := newTestServer(t, st)
+		const n = 23
+		for i := range n {
+			createUser(t, ts, fmt.Sprintf("walk%02d@example.com", i), "")
+		}
+		walk := func(count int) []string {
+			var ids []string
+			for start := 1; ; start += count {
+				r := expect(t, ts.do(t, "GET", fmt.Sprintf("/Users?startIndex=%d&count=%d&attributes=id", start, count), nil), 200)
+				m := r.json(t)
+				if m["totalResults"] != float64(n) {
+					t.Fatalf("totalResults %v at %d", m["totalResults"], start)
+				}
+				res := m["Resources"].([]any)
+				for _, x := range res {
+					ids = append(ids, x.(map[string]any)["id"].(string))
+				}
+				if len(res) < count {
+					return ids
+				}
+			}
+		}
+		first := walk(5)
+		if len(first) != n {
+			t.Fatalf("walked %d users, want %d", len(first), n)
+		}
+		for _, count := range []int{5, 4, 100} {
+			if again := walk(count); fmt.Sprint(again) != fmt.Sprint(first) {
+				t.Fatalf("walk with count %d differs:\n%v\n%v", count, again, first)
+			}
+		}
+	})
+}
