@@ -8,6 +8,9 @@ import (
 func TestMain(m *testing.M) { Main(m) }
 
 func TestStartGivesFreshDatabases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
 	a, b := Start(t), Start(t)
 	if a == b {
 		t.Fatalf("two tests got the same database %s", a)
