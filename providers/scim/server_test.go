@@ -241,6 +241,16 @@ func TestListsAndFilters(t *testing.T) {
 		if u["emails"] != nil || u["userName"] == nil || get(u, EnterpriseSchema+".department") != nil {
 			t.Fatalf("excludedAttributes: %s", r.body)
 		}
+		r = expect(t, ts.do(t, "GET", "/Users/"+ids["Ann@Example.com"]+"?attributes=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", nil), 200)
+		u = r.json(t)
+		if get(u, EnterpriseSchema+".department") != "Sales" || u["userName"] != nil {
+			t.Fatalf("attributes naming a whole extension: %s", r.body)
+		}
+		r = expect(t, ts.do(t, "GET", "/Users/"+ids["Ann@Example.com"]+"?attributes=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,urn:ietf:params:scim:schemas:core:2.0:User:title", nil), 200)
+		u = r.json(t)
+		if get(u, EnterpriseSchema+".department") != "Sales" || u["title"] != "Boss" || u["name"] != nil {
+			t.Fatalf("attributes with URNs: %s", r.body)
+		}
 		// POST .search on the resource and at the root.
 		r = expect(t, ts.do(t, "POST", "/Users/.search", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName sw \"b\"","attributes":["userName"],"startIndex":1,"count":10}`), 200)
 		if m := r.json(t); m["totalResults"] != 1.0 || get(m, "Resources.0.emails") != nil {
