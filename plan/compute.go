@@ -150,7 +150,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		return strings.Compare(a.Subject, b.Subject)
 	})
 	p.Notices = append(p.Notices, d.notices...)
-	p.DesiredFingerprint, p.ActualFingerprint = d.fingerprints(actual)
+	p.DesiredFingerprint, p.ActualFingerprint = d.desiredDigest(), d.actualFP.digest
 
 	if p.Empty() {
 		// Nothing to apply: the reads describe what Confluence already

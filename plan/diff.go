@@ -50,6 +50,7 @@ type diff struct {
 	managedGroups   map[string]*ManagedGroup
 	own             *Ownership
 	actual          *Actual
+	actualFP        actualFP
 
 	desired map[string]*desiredUser
 	// present holds every source id read, mapped or not: a managed user
@@ -136,11 +137,17 @@ func (d *diff) notice(n Notice) { d.notices = append(d.notices, n) }
 func (d *diff) run() {
 	// Interning Confluence's and the state's memberships and mapping the
 	// IdPs' users are independent: use both cores.
-	done := make(chan struct{})
+	// The actual-state digest then needs nothing else: it carries on
+	// beside the diff.
+	done, fpDone := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(fpDone)
 		d.initMembers(d.actual, d.own)
+		in := d.members.snapshot()
+		close(done)
+		d.actualFP = d.actualDigest(in)
 	}()
+	defer func() { <-fpDone }()
 	d.buildDesired()
 	<-done
 	d.mapGroups()

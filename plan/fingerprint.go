@@ -111,32 +111,76 @@ func boolString(b bool) string {
 	return "0"
 }
 
-// nameHashes hashes the interned user and group names once each.
-func (d *diff) nameHashes() (users, groups []h128) {
-	m := &d.members
-	users = make([]h128, len(m.userNames))
-	for i, n := range m.userNames {
-		users[i] = hashString(n)
-	}
-	groups = make([]h128, len(m.groupNames))
-	for i, n := range m.groupNames {
-		groups[i] = hashString(n)
-	}
-	return users, groups
+// actualFP is the actual-state digest, computed on its own goroutine
+// while the diff runs, with the name hashes it needed.
+type actualFP struct {
+	digest string
+	uh, gh []h128
 }
 
-// fingerprints digests the desired state (the users that won their
-// usernames with their values, the usable groups, the memberships) and
-// the actual state (Confluence's users, groups and memberships, and the
-// ownership state).
-func (d *diff) fingerprints(actual *Actual) (desired, current string) {
-	m := &d.members
-	uh, gh := d.nameHashes()
-	idpH := make([]h128, len(m.idpNames))
-	for i, n := range m.idpNames {
-		idpH[i] = hashString(n)
-	}
+// interned is a snapshot of the interning tables, taken when only one
+// goroutine writes them.
+type interned struct {
+	userNames, groupNames []string
+	actualBy              [][]uint32
+	managedBy             [][]managedRef
+}
 
+func (m *members) snapshot() interned {
+	return interned{userNames: m.userNames, groupNames: m.groupNames, actualBy: m.actualBy, managedBy: m.managedBy}
+}
+
+func hashAll(names []string, have []h128) []h128 {
+	out := make([]h128, len(names))
+	n := copy(out, have)
+	for i := n; i < len(names); i++ {
+		out[i] = hashString(names[i])
+	}
+	return out
+}
+
+// actualDigest digests Confluence's users, groups and memberships and the
+// ownership state.
+func (d *diff) actualDigest(in interned) actualFP {
+	uh, gh := hashAll(in.userNames, nil), hashAll(in.groupNames, nil)
+	var users, groups, members, owned multiset
+	for _, u := range d.actual.Users {
+		users.add(u.Username, u.DisplayName, u.Email, boolString(u.Active))
+	}
+	for _, g := range d.actual.Groups {
+		groups.add(g.Name)
+	}
+	for uid, l := range in.actualBy {
+		for _, gid := range l {
+			members.addHash(combine(uh[uid], gh[gid]))
+		}
+	}
+	for _, u := range d.own.Users {
+		owned.add("u", u.Username, u.IDP, u.SourceID, u.DisplayName, u.Email, boolString(u.Active), customString(u.Custom))
+	}
+	for _, g := range d.own.Groups {
+		owned.add("g", g.Name, g.IDP, boolString(g.Created))
+	}
+	var lastIDP string
+	var lastH h128
+	for uid, l := range in.managedBy {
+		for _, r := range l {
+			if name := d.own.Memberships[r.idx].IDP; name != lastIDP || lastH == (h128{}) {
+				lastIDP, lastH = name, hashString(name)
+			}
+			owned.addHash(combine(uh[uid], gh[r.gid], lastH))
+		}
+	}
+	return actualFP{digest: digest(&users, &groups, &members, &owned), uh: uh, gh: gh}
+}
+
+// desiredDigest digests the desired state: the users that won their
+// usernames with their values, the usable groups, the memberships and the
+// IdPs that took part.
+func (d *diff) desiredDigest() string {
+	m := &d.members
+	uh, gh := hashAll(m.userNames, d.actualFP.uh), hashAll(m.groupNames, d.actualFP.gh)
+	idpH := hashAll(m.idpNames, nil)
 	var users, groups, wanted, idps multiset
 	for _, u := range d.desired {
 		users.add(u.Username, u.IDP, u.SourceID, u.DisplayName, u.Email, boolString(u.Active), customString(u.Custom))
@@ -152,38 +196,5 @@ func (d *diff) fingerprints(actual *Actual) (desired, current string) {
 	for name := range d.active {
 		idps.add(name)
 	}
-	desired = digest(&users, &groups, &wanted, &idps)
-
-	var ausers, agroups, amembers, owned multiset
-	for _, u := range actual.Users {
-		ausers.add(u.Username, u.DisplayName, u.Email, boolString(u.Active))
-	}
-	for _, g := range actual.Groups {
-		agroups.add(g.Name)
-	}
-	for uid, l := range m.actualBy {
-		for _, gid := range l {
-			amembers.addHash(combine(uh[uid], gh[gid]))
-		}
-	}
-	for _, u := range d.own.Users {
-		owned.add("u", u.Username, u.IDP, u.SourceID, u.DisplayName, u.Email, boolString(u.Active), customString(u.Custom))
-	}
-	for _, g := range d.own.Groups {
-		owned.add("g", g.Name, g.IDP, boolString(g.Created))
-	}
-	idpOf := map[string]h128{}
-	for uid, l := range m.managedBy {
-		for _, r := range l {
-			name := d.own.Memberships[r.idx].IDP
-			h, ok := idpOf[name]
-			if !ok {
-				h = hashString(name)
-				idpOf[name] = h
-			}
-			owned.addHash(combine(uh[uid], gh[r.gid], h))
-		}
-	}
-	current = digest(&ausers, &agroups, &amembers, &owned)
-	return desired, current
+	return digest(&users, &groups, &wanted, &idps)
 }

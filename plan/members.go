@@ -407,8 +407,11 @@ func (d *diff) planRemovals() {
 			continue
 		}
 		for _, r := range list {
+			if m.isWanted(uint32(uid), r.gid) {
+				continue // the common case, and the cheapest test
+			}
 			mm := &d.own.Memberships[r.idx]
-			if d.active[mm.IDP] == nil || d.protectedGroups[mm.Group] || m.isWanted(uint32(uid), r.gid) {
+			if d.active[mm.IDP] == nil || d.protectedGroups[mm.Group] {
 				continue
 			}
 			if d.groups[mm.Group] == nil && d.willDeleteGroup(mm.Group) {
