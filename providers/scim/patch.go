@@ -63,9 +63,12 @@ func parsePatch(body map[string]any) ([]patchOp, error) {
 				op.path = &p
 			}
 		}
-		op.value, op.hasValue = lookupAny(m, "value")
-		if op.value == nil {
-			op.hasValue = false
+		var present bool
+		op.value, present = lookupAny(m, "value")
+		op.hasValue = op.value != nil
+		if present && !op.hasValue && op.op != "remove" && op.path != nil {
+			// Setting null unassigns (RFC 7643 §2.5); Entra's validator does it.
+			op.op = "remove"
 		}
 		switch {
 		case op.op == "remove" && op.path == nil:
