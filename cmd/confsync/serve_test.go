@@ -4,8 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
+	"math/big"
 	"fmt"
 	"io"
 	"net"
@@ -161,5 +169,105 @@ idp "okta" {
 	defer st.Close()
 	if n, err := st.CountUsers(context.Background(), "entra"); err != nil || n != 2 {
 		t.Fatalf("users in the store: %d, %v", n, err)
+	}
+}
+
+// TestServeTLS serves over TLS with server.tls_cert and tls_key: HTTPS
+// base URLs, TLS 1.2 at least.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const token = "tls-test-token-0123456789abcdef0123456"
+	sum := sha256.Sum256([]byte(token))
+	hcl := `
+confluence {
+  url   = "https://confluence.example.com"
+  token = "x"
+}
+
+server {
+  tls_cert = "cert.pem"
+  tls_key  = "key.pem"
+}
+
+idp "entra" {
+  scim {
+    token_sha256 = ["` + hex.EncodeToString(sum[:]) + `"]
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, &serveOptions{
+			root: &rootOptions{configPath: dir, logLevel: "warn"}, listen: "127.0.0.1:0",
+			stdout: &stdout, stderr: &stderr, ready: func(a string) { ready <- a },
+		})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	if !strings.Contains(stdout.String(), "SCIM base URL for entra: https://"+addr+"/scim/v2/entra") {
+		t.Fatalf("stdout: %s", stdout.String())
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequest("GET", "https://"+addr+"/scim/v2/entra/Users", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.TLS == nil {
+		t.Fatalf("HTTPS answer %d (TLS %v)", res.StatusCode, res.TLS != nil)
+	}
+	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11}}}
+	if res, err := old.Get("https://" + addr + "/scim/v2/entra/Users"); err == nil {
+		res.Body.Close()
+		t.Fatal("TLS 1.1 was accepted")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
