@@ -159,9 +159,12 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				writeError(w, r, s.log, fmt.Errorf("panic: %v", v))
 			}
 		}
+		d := time.Since(start)
 		if s.opts.Observe != nil {
-			s.opts.Observe(idp, r.Method, w.status, time.Since(start))
+			s.opts.Observe(idp, r.Method, w.status, d)
 		}
+		// The path and query carry ids and filters, never the token.
+		s.log.Debug("scim request", "idp", idp, "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", w.status, "duration", d)
 	}()
 	name, rest, err := splitPath(r.URL.Path)
 	if err == nil {

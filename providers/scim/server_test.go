@@ -460,3 +460,42 @@ func TestPagingWalk(t *testing.T) {
 		}
 	})
 }
+
+// TestTokensNeverLogged sends good and bad tokens with debug logging on and
+// looks for them in the log.
+func TestTokensNeverLogged(t *testing.T) {
+	var logged strings.Builder
+	var mu sync.Mutex
+	h := NewServer(Options{
+		Store:  newMemStore(),
+		IDPs:   []IDP{{Name: "entra", TokenSHA256: []string{hashHex(testToken)}}},
+		Logger: newTestLogger(lockedWriter{&mu, &logged}),
+	})
+	const bad = "a-wrong-token-that-must-not-be-logged"
+	for _, tok := range []string{testToken, bad} {
+		for _, path := range []string{"/scim/v2/entra/Users?filter=userName+eq+%22x%22", "/scim/v2/entra/Users/nope", "/scim/v2/none/Users"} {
+			req := httptest.NewRequest("GET", path, nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logged.String(), "scim request") {
+		t.Fatalf("no request log at debug level:\n%s", logged.String())
+	}
+	if strings.Contains(logged.String(), testToken) || strings.Contains(logged.String(), bad) {
+		t.Fatalf("a token was logged:\n%s", logged.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
