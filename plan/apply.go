@@ -209,10 +209,17 @@ func renewLock(ctx context.Context, st StateStore, holder string, ttl time.Durat
 // earlier, so the workers never wait on a change nobody took.
 func run(ctx context.Context, p *Plan, t Target, st StateStore, par int, hook Hook, res *Result) {
 	n := len(p.Changes)
+	// Only changes something depends on get a channel to wait on: a
+	// million memberships need none.
 	done := make([]chan struct{}, n)
-	for i := range done {
-		done[i] = make(chan struct{})
+	for i := range p.Changes {
+		for _, j := range p.Changes[i].DependsOn {
+			if j >= 0 && j < i && done[j] == nil {
+				done[j] = make(chan struct{})
+			}
+		}
 	}
+	ran := make([]bool, n) // each element written by one worker, read after Wait
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < par && w < n; w++ {
@@ -226,7 +233,10 @@ func run(ctx context.Context, p *Plan, t Target, st StateStore, par int, hook Ho
 					err = execute(ctx, c, t, st)
 				}
 				res.Errors[i] = err
-				close(done[i])
+				ran[i] = true
+				if done[i] != nil {
+					close(done[i])
+				}
 				if !errors.Is(err, ErrNotRun) {
 					hook.ActionDone(c, err)
 				}
@@ -243,9 +253,7 @@ func run(ctx context.Context, p *Plan, t Target, st StateStore, par int, hook Ho
 	wg.Wait()
 	// Changes never handed out did not run.
 	for j := range n {
-		select {
-		case <-done[j]:
-		default:
+		if !ran[j] {
 			res.Errors[j] = ErrNotRun
 		}
 	}

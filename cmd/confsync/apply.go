@@ -190,12 +190,23 @@ func confirm(in io.Reader, out io.Writer) (bool, error) {
 	return strings.TrimSpace(line) == "yes", nil
 }
 
+// writeFailures lists the changes that failed; those that did not run
+// (interrupted, or after a failed dependency) are only counted.
 func writeFailures(w io.Writer, p *plan.Plan, res *plan.Result) {
+	var dep *plan.DependencyError
+	skipped := 0
 	for i, err := range res.Errors {
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(err, plan.ErrNotRun) || errors.As(err, &dep):
+			skipped++
+		default:
 			c := &p.Changes[i]
 			fmt.Fprintf(w, "Error: %s %s: %v\n", c.Action, c.Object(), err)
 		}
+	}
+	if skipped > 0 {
+		fmt.Fprintf(w, "%d changes did not run; the next plan shows them again.\n", skipped)
 	}
 }
 
