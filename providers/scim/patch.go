@@ -173,6 +173,9 @@ func applyPath(kind *resourceKind, obj map[string]any, op string, p filter.Path,
 			urn = ext.ID
 		}
 	}
+	if urn == "" && strings.EqualFold(a.Name, "password") {
+		return nil // accepted and discarded: confsync never stores passwords
+	}
 	if urn == "" && readOnlyAttr(a.Name) {
 		if pathless {
 			return nil
@@ -295,6 +298,20 @@ func applyPath(kind *resourceKind, obj map[string]any, op string, p filter.Path,
 		delete(container, key)
 		return nil
 	case "add":
+		if arr, isArr := cur.([]any); isArr && def == nil {
+			// An unknown multi-valued attribute: append, as for known ones.
+			items, ok := value.([]any)
+			if !ok {
+				items = []any{value}
+			}
+			for _, el := range items {
+				if !containsValue(arr, el) {
+					arr = append(arr, el)
+				}
+			}
+			container[key] = arr
+			return nil
+		}
 		if exists && def != nil && def.Multi {
 			nv, err := normalizeValue(def, key, value)
 			if err != nil {

@@ -311,6 +311,15 @@ func TestUserPatchSemantics(t *testing.T) {
 		if get(u["urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"], "tag") != "T" {
 			t.Fatalf("custom extension: %v", u)
 		}
+		// A password is accepted and never kept; unknown multi-valued
+		// attributes get values appended.
+		u = p(`[{"op":"replace","path":"password","value":"hunter2"},{"op":"replace","value":{"password":"hunter3"}},{"op":"add","path":"tags","value":["a"]},{"op":"add","path":"tags","value":["b","a"]}]`)
+		if _, ok := u["password"]; ok || fmt.Sprint(u["tags"]) != "[a b]" {
+			t.Fatalf("password or tags: %v", u)
+		}
+		if raw := string(expect(t, ts.do(t, "GET", "/Users/"+id, nil), 200).body); strings.Contains(raw, "hunter") {
+			t.Fatalf("password stored: %s", raw)
+		}
 		// userName changes keep uniqueness.
 		createUser(t, ts, "taken@example.com", "")
 		expectError(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"userName","value":"TAKEN@example.com"}]}`), 409, "uniqueness")
