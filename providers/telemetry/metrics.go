@@ -105,6 +105,7 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // ObserveSCIM records one answered SCIM request; its signature matches
 // scim.Options.Observe.
 func (m *Metrics) ObserveSCIM(idp, method string, status int, d time.Duration) {
+	method = knownMethod(method)
 	m.scimRequests.WithLabelValues(idp, method, strconv.Itoa(status)).Inc()
 	m.scimDuration.WithLabelValues(idp, method).Observe(d.Seconds())
 }
@@ -160,4 +161,14 @@ func (m *Metrics) ObservePlan(p *plan.Plan) {
 	for _, s := range p.Skipped {
 		m.leftOut.WithLabelValues(s.IDP).Set(1)
 	}
+}
+
+// knownMethod bounds the method label: a client can send any method name,
+// and every distinct label value is a series kept in memory.
+func knownMethod(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return m
+	}
+	return "other"
 }

@@ -69,6 +69,8 @@ func TestMetricsExposition(t *testing.T) {
 	m.ObserveSCIM("entra", "POST", 201, 3*time.Millisecond)
 	m.ObserveSCIM("entra", "POST", 409, time.Millisecond)
 	m.ObserveSCIM("entra", "POST", 201, time.Millisecond)
+	m.ObserveSCIM("entra", "BREW", 405, time.Millisecond)
+	m.ObserveSCIM("entra", "PROPFIND", 405, time.Millisecond)
 	m.Pending(7)
 	finished := time.Unix(1_700_000_000, 0)
 	m.Reconciled("auto", plan.Run{Outcome: "applied", Finished: finished, Actions: []plan.RunAction{
@@ -113,6 +115,7 @@ func TestMetricsExposition(t *testing.T) {
 		`confsync_scim_requests_total{idp="entra",method="POST",status="409"} 1`,
 		`confsync_scim_request_duration_seconds_count{idp="entra",method="POST"} 3`,
 		`confsync_pending_changes 7`,
+		`confsync_scim_requests_total{idp="entra",method="other",status="405"} 2`,
 		`confsync_reconciles_total{outcome="refused",trigger="reconcile"} 1`,
 		`confsync_applied_actions_total{action="create",kind="user",result="ok"} 2`,
 		`confsync_last_successful_reconcile_timestamp_seconds 1.7e+09`,
