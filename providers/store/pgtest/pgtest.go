@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -242,6 +243,86 @@ func (c *Cluster) CreateDatabase(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("create database: %w", err)
 	}
 	return c.DSN(name), nil
+}
+
+// Crash kills the server and all its processes with SIGKILL, as a lost
+// machine or the OOM killer would, and waits until they are gone.
+func (c *Cluster) Crash() error {
+	b, err := os.ReadFile(filepath.Join(c.dataDir(), "postmaster.pid"))
+	if err != nil {
+		return fmt.Errorf("crash postgres: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return fmt.Errorf("crash postgres: bad postmaster.pid: %w", err)
+	}
+	// Freeze the postmaster so that it forks no new backend, then find its
+	// children (once it is dead they are no longer its children) and kill
+	// them all at once.
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("crash postgres: %w", err)
+	}
+	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(pid)).Output()
+	pids := []int{}
+	for _, f := range strings.Fields(string(out)) {
+		if p, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, p)
+		}
+	}
+	pids = append(pids, pid)
+	for _, p := range pids {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, p := range pids {
+		for alive(p) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("crash postgres: process %d survives SIGKILL", p)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// A zombie postmaster (when init does not reap orphans, as in some
+	// containers) would make the restart believe the server still runs:
+	// remove its pid file, as a reboot after a real crash would make it
+	// stale.
+	// The same goes for the socket's lock file.
+	stale, _ := filepath.Glob(filepath.Join(c.dir, ".s.PGSQL.*"))
+	stale = append(stale, filepath.Join(c.dataDir(), "postmaster.pid"))
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("crash postgres: %w", err)
+		}
+	}
+	return nil
+}
+
+// alive reports whether a process exists and is not a zombie (a zombie
+// holds no resources; whether it is reaped depends on the init process).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: trust kill(0)
+	}
+	// The state follows the parenthesised command name.
+	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z'
+	}
+	return true
+}
+
+// Restart starts a crashed or stopped server again on the same port; after
+// a crash, PostgreSQL replays its WAL first.
+func (c *Cluster) Restart(ctx context.Context) error {
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200", c.port, c.dir)
+	if out, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-l", filepath.Join(c.dir, "server.log"), "-w", "-t", "120", "-o", opts, "start"); err != nil {
+		logText, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
+		return fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, logText)
+	}
+	return nil
 }
 
 // Stop stops the server and removes its files.
