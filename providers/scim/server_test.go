@@ -36,6 +36,7 @@ func TestAuth(t *testing.T) {
 			"unknown endpoint":   {testToken, "/scim/v2/entra/Things", 404},
 			"bulk":               {testToken, "/scim/v2/entra/Bulk", 501},
 			"lower-case, slash":  {testToken, "/scim/v2/entra/users/", 200},
+			"Entra's flag":       {testToken, "/scim/v2/entra/Users?aadOptscim062020&filter=userName+eq+%22x%22", 200},
 			"config":             {testToken, "/scim/v2/entra/ServiceProviderConfig", 200},
 			"resource types":     {testToken, "/scim/v2/entra/ResourceTypes/User", 200},
 			"schema by id":       {testToken, "/scim/v2/entra/Schemas/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", 200},
