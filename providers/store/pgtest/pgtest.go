@@ -118,6 +118,9 @@ func clusterFor(tb testing.TB) *Cluster {
 // highest N, else the directory of initdb on PATH.
 func FindBin() (string, error) {
 	if d := os.Getenv(BinEnv); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err != nil {
+			return "", fmt.Errorf("%s=%s: no initdb there", BinEnv, d)
+		}
 		return d, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"database/sql"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +42,16 @@ func TestStartGivesFreshDatabases(t *testing.T) {
 	}
 	if n != 0 {
 		t.Error("the second database sees the first one's table")
+	}
+}
+
+func TestFindBinExplainsAMissingInstall(t *testing.T) {
+	t.Setenv(BinEnv, t.TempDir())
+	_, err := FindBin()
+	if err == nil || !strings.Contains(err.Error(), "no initdb there") {
+		t.Errorf("FindBin with an empty %s: %v", BinEnv, err)
+	}
+	if _, err := StartCluster(t.Context()); err == nil {
+		t.Error("StartCluster without PostgreSQL succeeded")
 	}
 }
