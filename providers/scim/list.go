@@ -462,7 +462,7 @@ func (s *Server) listAll(r *request, kind *resourceKind, lq listQuery, c *collec
 	// walking the ids before it.
 	seen, after := 0, ""
 	if c.skip > 0 {
-		if id, ok := s.cursors.get(r.idp, kind.name, c.skip); ok {
+		if id, ok := s.cursors.get(s.now(), r.idp, kind.name, c.skip); ok {
 			seen, after = c.skip, id
 			c.resp.TotalResults += c.skip
 			c.skip = 0
@@ -485,7 +485,7 @@ func (s *Server) listAll(r *request, kind *resourceKind, lq listQuery, c *collec
 		return err
 	}
 	if last != "" && c.full() {
-		s.cursors.put(r.idp, kind.name, seen, last)
+		s.cursors.put(s.now(), r.idp, kind.name, seen, last)
 	}
 	// The rest is counted, not read. (A write between the count and the
 	// scan can make the total off by the writes in between, as with any
@@ -522,21 +522,21 @@ const (
 	cursorEntries = 4096
 )
 
-func (cc *cursorCache) get(idp, kind string, offset int) (string, bool) {
+func (cc *cursorCache) get(now time.Time, idp, kind string, offset int) (string, bool) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	e, ok := cc.m[cursorKey{idp, kind, offset}]
-	if !ok || time.Since(e.at) > cursorTTL {
+	if !ok || now.Sub(e.at) > cursorTTL {
 		return "", false
 	}
 	return e.id, true
 }
 
-func (cc *cursorCache) put(idp, kind string, offset int, id string) {
+func (cc *cursorCache) put(now time.Time, idp, kind string, offset int, id string) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.m == nil || len(cc.m) >= cursorEntries {
 		cc.m = map[cursorKey]cursorEntry{}
 	}
-	cc.m[cursorKey{idp, kind, offset}] = cursorEntry{id: id, at: time.Now()}
+	cc.m[cursorKey{idp, kind, offset}] = cursorEntry{id: id, at: now}
 }

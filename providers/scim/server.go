@@ -48,7 +48,8 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body (default 10 MiB).
 	MaxBodyBytes int64
-	// Now returns the current time (default time.Now).
+	// Now returns the current time (default time.Now); it ages the cached
+	// token hashes and paging cursors. Resource times come from the store.
 	Now func() time.Time
 	// OnChange is called after every committed write, with the IdP's name.
 	OnChange func(idp string)
@@ -253,7 +254,7 @@ const tokenCacheTTL = 2 * time.Second
 func (s *Server) storeHashes(ctx context.Context, st *idpState) ([][]byte, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.fetched.IsZero() || time.Since(st.fetched) > tokenCacheTTL {
+	if now := s.now(); st.fetched.IsZero() || now.Sub(st.fetched) > tokenCacheTTL || now.Before(st.fetched) {
 		stored, err := s.opts.Store.TokenHashes(ctx, st.name)
 		if err != nil {
 			return nil, fmt.Errorf("read token hashes: %w", err)
@@ -265,7 +266,7 @@ func (s *Server) storeHashes(ctx context.Context, st *idpState) ([][]byte, error
 			}
 		}
 		st.stored = fresh
-		st.fetched = time.Now()
+		st.fetched = s.now()
 	}
 	return st.stored, nil
 }

@@ -509,3 +509,37 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestStoreTokensCached checks that tokens created and revoked in the
+// store take effect once the cache ages (on the injected clock).
+func TestStoreTokensCached(t *testing.T) {
+	st := newMemStore()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := NewServer(Options{Store: st, IDPs: []IDP{{Name: "entra"}}, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	status := func(tok string) int {
+		req := httptest.NewRequest("GET", "/scim/v2/entra/Users", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if status("t1") != 401 {
+		t.Fatal("t1 accepted before it exists")
+	}
+	st.mu.Lock()
+	st.hashes["entra"] = []string{hashHex("t1")}
+	st.mu.Unlock()
+	advance(tokenCacheTTL + time.Millisecond)
+	if status("t1") != 200 {
+		t.Fatal("t1 refused after it was created")
+	}
+	st.mu.Lock()
+	st.hashes["entra"] = nil
+	st.mu.Unlock()
+	advance(tokenCacheTTL + time.Millisecond)
+	if status("t1") != 401 {
+		t.Fatal("t1 accepted after it was revoked")
+	}
+}
