@@ -134,7 +134,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 	var errs []error
 	var err error
 	for attempt := 1; ; attempt++ {
-		errs, err = s.runBatch(batch)
+		errs, err = s.runBatchSafely(batch)
 		if err == nil || !s.d.isRetryable(err) || attempt == maxTxAttempts {
 			break
 		}
@@ -152,6 +152,19 @@ func (s *Store) commitBatch(batch []*writeReq) {
 	}
 }
 
+// runBatchSafely is runBatch turning a panic into an error for the batch,
+// so that a bug in one write cannot stop the committer and leave every
+// later writer waiting forever.
+func (s *Store) runBatchSafely(batch []*writeReq) (errs []error, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("store write panicked", "panic", r)
+			errs, err = nil, fmt.Errorf("store write failed: internal error: %v", r)
+		}
+	}()
+	return s.runBatch(batch)
+}
+
 // runBatch runs the writes in one transaction. It returns each write's own
 // error, or an error for the whole batch when no write of it committed for
 // a reason other than their own (then errs is to be ignored).
@@ -163,6 +176,9 @@ func (s *Store) runBatch(batch []*writeReq) ([]error, error) {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	t := &txn{ctx: ctx, tx: tx, d: s.d}
+	// Rolling back a finished transaction is a no-op; this one is for a
+	// panic in a write.
+	defer func() { _ = t.tx.Rollback() }()
 	fail := func(err error) ([]error, error) {
 		_ = tx.Rollback()
 		return nil, err
