@@ -25,6 +25,9 @@ type HumanOptions struct {
 	MaxMembersListed int
 }
 
+// maxNoticesPerKind bounds the notices of one kind the human view lists.
+const maxNoticesPerKind = 20
+
 // longValue is the length from which an attribute change is shown as a
 // character diff rather than as before -> after.
 const longValue = 40
@@ -100,12 +103,25 @@ func writeNotices(b *strings.Builder, p *plan.Plan, pt painter) {
 			return
 		}
 		b.WriteString(pt.paint(code, title) + "\n")
+		// A detail said once per kind; beyond maxNoticesPerKind notices
+		// of one kind, only a count (the JSON form lists them all).
+		shown, detailed := map[string]int{}, map[string]bool{}
 		for _, n := range ns {
+			shown[n.Kind]++
+			if shown[n.Kind] > maxNoticesPerKind {
+				continue
+			}
 			fmt.Fprintf(b, "  %s %s: %s\n", pt.paint(code, mark), n.Subject, n.Summary)
-			if n.Detail != "" {
+			if n.Detail != "" && !detailed[n.Kind+"\x00"+n.Detail] {
+				detailed[n.Kind+"\x00"+n.Detail] = true
 				for _, l := range wrap(n.Detail, 76) {
 					b.WriteString("      " + l + "\n")
 				}
+			}
+		}
+		for _, kind := range slices.Sorted(maps.Keys(shown)) {
+			if more := shown[kind] - maxNoticesPerKind; more > 0 {
+				fmt.Fprintf(b, "  %s ... and %d more %s notices (the JSON form lists them all)\n", pt.paint(code, mark), more, kind)
 			}
 		}
 		b.WriteString("\n")

@@ -181,3 +181,25 @@ func TestProgressLines(t *testing.T) {
 		t.Errorf("bar = %q", b.String())
 	}
 }
+
+func TestManyNoticesCounted(t *testing.T) {
+	p := &plan.Plan{}
+	for i := range 25 {
+		p.Notices = append(p.Notices, plan.Notice{Severity: plan.SeverityWarning, Kind: plan.NoticeMapping, Subject: fmt.Sprint("idp user u", i),
+			Summary: "contains whitespace", Detail: "This user is left out of the plan."})
+	}
+	var b bytes.Buffer
+	if err := Human(&b, p, HumanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := bytes.Count(b.Bytes(), []byte("contains whitespace")); n != 20 {
+		t.Errorf("%d notices listed, want 20", n)
+	}
+	if n := bytes.Count(b.Bytes(), []byte("left out of the plan")); n != 1 {
+		t.Errorf("detail repeated %d times", n)
+	}
+	if !bytes.Contains(b.Bytes(), []byte("... and 5 more mapping notices")) {
+		t.Errorf("no count of the rest:\n%s", out)
+	}
+}
