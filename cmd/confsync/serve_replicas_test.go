@@ -316,7 +316,18 @@ func TestServeReplicas(t *testing.T) {
 	})
 	// Let it apply part of the batch first.
 	waitFor(t, 60*time.Second, "part of the batch to reach Confluence", func() bool { return countUsers(emu, names) >= 3 })
+	victimHolder := victim.status(t).Holder
 	victim.kill()
+	st, err := sqlstore.OpenPostgres(context.Background(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	lockAtKill, err := st.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	diedHolding := lockAtKill != nil && lockAtKill.Holder == victimHolder && lockAtKill.Expires.After(time.Now())
 	survivor = a
 	if victim == a {
 		survivor = b
@@ -340,11 +351,6 @@ func TestServeReplicas(t *testing.T) {
 	}
 
 	// The audit log never has two applies at once.
-	st, err := sqlstore.OpenPostgres(context.Background(), dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	runs, err := st.Runs(context.Background(), 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -364,6 +370,14 @@ func TestServeReplicas(t *testing.T) {
 	out, err := exec.Command("confsync", "status", "--config", survivorDir, "--server", survivor.url).CombinedOutput()
 	if err != nil {
 		t.Fatalf("confsync status: %v\n%s", err, out)
+	}
+	if diedHolding {
+		// The survivor says it took over from the dead replica.
+		if !regexp.MustCompile(`took over the apply lock at \S+ from ` + regexp.QuoteMeta(victimHolder)).Match(out) {
+			t.Errorf("confsync status does not tell that %s died holding the lock:\n%s", victimHolder, out)
+		}
+	} else {
+		t.Logf("%s was not holding the lock when killed", victim.name)
 	}
 	for _, want := range []string{`(?m)^entra\s+scim\s+42\s`, "Serve at " + regexp.QuoteMeta(survivor.url), "state: (idle|applying)", "pending changes: entra 0", `(?m)^  (auto|reconcile)\s+\S+\s+applied`} {
 		if !regexp.MustCompile(want).Match(out) {
@@ -404,6 +418,7 @@ func TestServeReplicas(t *testing.T) {
 		`confsync_applied_actions_total{action="create",kind="user",result="ok"}`,
 		`confsync_store_operation_duration_seconds_count{operation="create_user"}`,
 		`confsync_pending_changes 0`,
+		`confsync_lock_takeovers_total `,
 		`confsync_reconciles_total{outcome="applied",trigger=`,
 		`confsync_last_successful_reconcile_timestamp_seconds `,
 	} {

@@ -76,6 +76,17 @@ type Observer interface {
 	Pending(n int64)
 	// Reconciled reports a finished reconcile attempt that ran the engine.
 	Reconciled(trigger string, run plan.Run, took time.Duration)
+	// TookOver reports that this replica took the apply lock over from a
+	// holder whose lease had expired: it stopped without releasing it.
+	TookOver(t Takeover)
+}
+
+// Takeover is the apply lock taken over from a holder that stopped without
+// releasing it (a killed or lost replica, an interrupted CLI apply).
+type Takeover struct {
+	From    string    // the previous holder
+	Expired time.Time // when its lease expired
+	At      time.Time // when this replica took the lock
 }
 
 // Options configure a Reconciler. Runner, Lock and Revisions are required.
@@ -140,6 +151,9 @@ type Status struct {
 	// Waiting says why a due reconcile has not started ("" when none is
 	// waiting): the lock is held by another replica, or a retry backs off.
 	Waiting string
+	// LastTakeover is the last time this replica took the lock over from a
+	// holder that had stopped without releasing it; nil when never.
+	LastTakeover *Takeover
 }
 
 // RunStatus summarises one reconcile.
@@ -239,6 +253,10 @@ func (r *Reconciler) Status() Status {
 	for k, v := range r.st.Last {
 		s.Last[k] = v
 	}
+	if r.st.LastTakeover != nil {
+		t := *r.st.LastTakeover
+		s.LastTakeover = &t
+	}
 	return s
 }
 
@@ -258,6 +276,9 @@ type loop struct {
 	notifiedAt time.Time
 	// pollFailing is true while revisions cannot be read.
 	pollFailing bool
+	// busy is the lock another holder had at the last attempt, at busyAt.
+	busy   *plan.LockInfo
+	busyAt time.Time
 }
 
 // Run reconciles until ctx is cancelled: a full reconcile first (it picks
@@ -399,6 +420,23 @@ func (r *Reconciler) setWaiting(why string) {
 func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 	now := time.Now()
 	err := r.opts.Lock.AcquireLock(ctx, r.opts.Holder, r.opts.LockTTL)
+	// A holder seen at the last attempt (a poll ago) whose lease has run
+	// out since stopped without releasing the lock: a live holder renews
+	// its lease every third of it, and one that releases is seen gone at
+	// the next poll, long before its lease ends.
+	stale := l.busy
+	l.busy = nil
+	if err == nil && stale != nil && !stale.Expires.After(now) && now.Sub(l.busyAt) <= 2*r.opts.Poll+time.Second {
+		t := Takeover{From: stale.Holder, Expired: stale.Expires, At: now}
+		r.log.Warn("took over the apply lock from a holder that stopped without releasing it; whatever it had not applied is planned again now",
+			"previous_holder", t.From, "lease_expired", t.Expired.UTC().Format(time.RFC3339))
+		r.mu.Lock()
+		r.st.LastTakeover = &t
+		r.mu.Unlock()
+		if r.opts.Observer != nil {
+			r.opts.Observer.TookOver(t)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -408,6 +446,7 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 			// Another replica (or a CLI apply) is applying; try again soon.
 			// A lease left by a dead replica expires within LockTTL.
 			r.setWaiting("the apply lock is held by " + le.Lock.Holder)
+			l.busy, l.busyAt = &le.Lock, now
 			r.log.Debug("reconcile waits for the apply lock", "trigger", trigger, "lock_holder", le.Lock.Holder)
 			l.retryAt = now.Add(r.opts.Poll)
 			if trigger == TriggerReconcile {

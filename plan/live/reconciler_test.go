@@ -304,7 +304,8 @@ func TestDeadHoldersLeaseExpires(t *testing.T) {
 	w := newWorld()
 	// A replica died holding the lock.
 	w.lock.steal("dead replica", 400*time.Millisecond)
-	rp := w.start(t, "a", nil)
+	obs := &countingObserver{outcomes: map[string]int{}}
+	rp := w.start(t, "a", func(o *Options, _ *fakeRunner) { o.Observer = obs })
 	eventually(t, "status says who holds the lock", func() bool {
 		return strings.Contains(rp.r.Status().Waiting, "dead replica")
 	})
@@ -313,6 +314,13 @@ func TestDeadHoldersLeaseExpires(t *testing.T) {
 	})
 	if c := rp.runner.snapshot()[0]; c.holder != "a" {
 		t.Errorf("ran with lock holder %q, want a", c.holder)
+	}
+	tk := rp.r.Status().LastTakeover
+	if tk == nil || tk.From != "dead replica" {
+		t.Errorf("LastTakeover = %+v, want the take-over from the dead replica", tk)
+	}
+	if n := obs.count("takeover from dead replica"); n != 1 {
+		t.Errorf("observer heard %d take-overs, want 1", n)
 	}
 }
 
@@ -445,6 +453,12 @@ func (o *countingObserver) Pending(n int64) {
 func (o *countingObserver) Reconciled(trigger string, run plan.Run, _ time.Duration) {
 	o.mu.Lock()
 	o.outcomes[trigger+" "+run.Outcome]++
+	o.mu.Unlock()
+}
+
+func (o *countingObserver) TookOver(t Takeover) {
+	o.mu.Lock()
+	o.outcomes["takeover from "+t.From]++
 	o.mu.Unlock()
 }
 

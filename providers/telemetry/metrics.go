@@ -32,6 +32,7 @@ type Metrics struct {
 	lastSuccess  prometheus.Gauge
 	lastOutcome  *prometheus.GaugeVec
 	leftOut      *prometheus.GaugeVec
+	takeovers    prometheus.Counter
 }
 
 var _ live.Observer = (*Metrics)(nil)
@@ -88,12 +89,16 @@ func NewMetrics() *Metrics {
 			Name: "confsync_idp_left_out",
 			Help: "1 when the source-health guard left the IdP out of this replica's last plan (its source returned far fewer objects than its last good read), else 0.",
 		}, []string{"idp"}),
+		takeovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confsync_lock_takeovers_total",
+			Help: "Times this replica took the apply lock over from a holder whose lease had expired (a replica or CLI apply that stopped without releasing it).",
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.scimRequests, m.scimDuration, m.storeLatency, m.storeErrors, m.actions,
-		m.reconciles, m.reconcileDur, m.pending, m.lastSuccess, m.lastOutcome, m.leftOut,
+		m.reconciles, m.reconcileDur, m.pending, m.lastSuccess, m.lastOutcome, m.leftOut, m.takeovers,
 	)
 	return m
 }
@@ -172,3 +177,6 @@ func knownMethod(m string) string {
 	}
 	return "other"
 }
+
+// TookOver implements live.Observer.
+func (m *Metrics) TookOver(live.Takeover) { m.takeovers.Inc() }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/plan/live"
 	"github.com/confsync/confsync/providers/store"
 )
 
@@ -72,6 +73,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.ObserveSCIM("entra", "BREW", 405, time.Millisecond)
 	m.ObserveSCIM("entra", "PROPFIND", 405, time.Millisecond)
 	m.Pending(7)
+	m.TookOver(live.Takeover{From: "serve host-b/7/00", At: time.Now()})
 	finished := time.Unix(1_700_000_000, 0)
 	m.Reconciled("auto", plan.Run{Outcome: "applied", Finished: finished, Actions: []plan.RunAction{
 		{Action: "create", Object: "user a"}, {Action: "create", Object: "user b"},
@@ -115,6 +117,7 @@ func TestMetricsExposition(t *testing.T) {
 		`confsync_scim_requests_total{idp="entra",method="POST",status="409"} 1`,
 		`confsync_scim_request_duration_seconds_count{idp="entra",method="POST"} 3`,
 		`confsync_pending_changes 7`,
+		`confsync_lock_takeovers_total 1`,
 		`confsync_scim_requests_total{idp="entra",method="other",status="405"} 2`,
 		`confsync_reconciles_total{outcome="refused",trigger="reconcile"} 1`,
 		`confsync_applied_actions_total{action="create",kind="user",result="ok"} 2`,

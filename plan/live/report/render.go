@@ -115,6 +115,10 @@ func writeServe(w io.Writer, s *ServeStatus) {
 	if s.Waiting != "" {
 		fmt.Fprintf(w, "  waiting: %s\n", s.Waiting)
 	}
+	if t := s.LastTakeover; t != nil {
+		fmt.Fprintf(w, "  took over the apply lock at %s from %s, whose lease had expired at %s without a release (it stopped mid-run)\n",
+			stamp(t.At), t.From, stamp(t.Expired))
+	}
 	for _, r := range s.LastRuns {
 		fmt.Fprintf(w, "  last %s: %s %s (%d actions, %d failed) %s\n", r.Trigger, stamp(r.Finished), r.Outcome, r.Actions, r.Failed, oneLine(r.Message))
 	}

@@ -31,6 +31,17 @@ type ServeStatus struct {
 	Waiting string `json:"waiting,omitempty"`
 	// LastRuns is the replica's last reconcile per trigger.
 	LastRuns []ServeRun `json:"last_runs"`
+	// LastTakeover is the last time the replica took the apply lock over
+	// from a holder that stopped without releasing it (a killed replica).
+	LastTakeover *ServeTakeover `json:"last_takeover,omitempty"`
+}
+
+// ServeTakeover is an apply lock taken over from a holder whose lease had
+// expired.
+type ServeTakeover struct {
+	From    string    `json:"from"`
+	Expired time.Time `json:"lease_expired"`
+	At      time.Time `json:"at"`
 }
 
 // ServeRun is a replica's last reconcile of one trigger.
@@ -62,6 +73,9 @@ func NewServeStatus(r *live.Reconciler) *ServeStatus {
 	for trig, rs := range st.Last {
 		s.LastRuns = append(s.LastRuns, ServeRun{Trigger: trig, Started: rs.Started.UTC(), Finished: rs.Finished.UTC(),
 			Outcome: rs.Outcome, Message: rs.Message, Actions: rs.Actions, Failed: rs.Failed})
+	}
+	if t := st.LastTakeover; t != nil {
+		s.LastTakeover = &ServeTakeover{From: t.From, Expired: t.Expired.UTC(), At: t.At.UTC()}
 	}
 	sort.Slice(s.LastRuns, func(i, j int) bool { return triggerRank(s.LastRuns[i].Trigger) < triggerRank(s.LastRuns[j].Trigger) })
 	return s
