@@ -49,7 +49,7 @@ func runHistory(ctx context.Context, opts *historyOptions) error {
 	if err != nil {
 		return err
 	}
-	logger, err := commandLogger(opts.root, opts.stderr)
+	logger, err := engineLogger(opts.root, opts.stderr)
 	if err != nil {
 		return err
 	}

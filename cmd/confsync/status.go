@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -53,7 +52,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	logger, err := commandLogger(opts.root, opts.stderr)
+	logger, err := engineLogger(opts.root, opts.stderr)
 	if err != nil {
 		return err
 	}
@@ -88,14 +87,4 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		return fmt.Errorf("the store's status is above, but the serve replica did not answer: %w", serveErr)
 	}
 	return nil
-}
-
-// commandLogger is the logger of the short-lived commands status and
-// history: text on stderr at --log-level.
-func commandLogger(ro *rootOptions, stderr io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(ro.logLevel)); err != nil {
-		return nil, &exitError{code: 1, err: fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", ro.logLevel)}
-	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})), nil
 }
