@@ -131,6 +131,9 @@ type AttributeChange struct {
 type Change struct {
 	Action Action `json:"action"`
 	Kind   Kind   `json:"kind"`
+	// StateOnly is true for changes that write the ownership state only
+	// (adopts, custom-attribute-only updates).
+	StateOnly bool `json:"state_only,omitempty"`
 	// User is the Confluence username (user and membership changes).
 	User string `json:"user,omitempty"`
 	// Group is the Confluence group name (group and membership changes).
@@ -147,9 +150,6 @@ type Change struct {
 	// PreviousUsername is set on an adopt that follows a rename done in
 	// Confluence: the ownership of the old name moves to the new one.
 	PreviousUsername string `json:"previous_username,omitempty"`
-	// StateOnly is true for changes that write the ownership state only
-	// (adopts, custom-attribute-only updates).
-	StateOnly bool `json:"state_only,omitempty"`
 	// DependsOn lists the indexes in Plan.Changes of the changes that must
 	// succeed before this one runs.
 	DependsOn []int `json:"depends_on,omitempty"`

@@ -152,7 +152,23 @@ func (d *diff) run() {
 	<-done
 	d.mapGroups()
 	d.prepareMembers()
+	// Sized for the worst case, a first import, which would otherwise
+	// leave a trail of outgrown arrays behind.
+	estimate := 0
+	for _, r := range d.reads {
+		for _, g := range r.snap.Groups {
+			estimate += len(g.MemberIDs)
+		}
+	}
+	d.members.adds = make([]memberOp, 0, estimate)
 	names := slices.Sorted(maps.Keys(d.desired))
+	creates := 0
+	for _, n := range names {
+		if d.actualUsers[n] == nil {
+			creates++
+		}
+	}
+	d.userChanges = make([]Change, 0, creates+len(names)/50+16)
 	for _, name := range names {
 		d.planUser(d.desired[name])
 	}
