@@ -42,6 +42,8 @@ type serveConfig struct {
 	Listen        string
 	Debounce      string
 	Parallelism   int
+	// MaxDeactivations is safety.max_deactivations (default "50%").
+	MaxDeactivations string
 }
 
 func writeServeConfig(t testing.TB, dir string, c serveConfig) {
@@ -53,6 +55,9 @@ func writeServeConfig(t testing.TB, dir string, c serveConfig) {
 	}
 	if c.Parallelism == 0 {
 		c.Parallelism = 4
+	}
+	if c.MaxDeactivations == "" {
+		c.MaxDeactivations = "50%"
 	}
 	hcl := fmt.Sprintf(`confluence {
   url         = %q
@@ -68,7 +73,7 @@ server {
 }
 
 safety {
-  max_deactivations = "50%%"
+  max_deactivations = %q
 }
 
 idp "entra" {
@@ -80,7 +85,7 @@ idp "entra" {
     create_missing = true
   }
 }
-`, c.ConfluenceURL, emulatorToken, c.Parallelism, store, c.Listen, c.Debounce, hex.EncodeToString(sum[:]))
+`, c.ConfluenceURL, emulatorToken, c.Parallelism, store, c.Listen, c.Debounce, c.MaxDeactivations, hex.EncodeToString(sum[:]))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -209,11 +214,14 @@ func (p *replicaProc) status(t testing.TB) *report.ServeStatus {
 }
 
 // scimUser is the body of a SCIM user creation.
-func scimUser(name string) []byte {
+func scimUser(name string) []byte { return scimUserActive(name, true) }
+
+// scimUserActive is a SCIM user's body with the given active flag.
+func scimUserActive(name string, active bool) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 		"userName":    name,
-		"active":      true,
+		"active":      active,
 		"displayName": strings.ToUpper(name[:1]) + name[1:],
 		"emails":      []map[string]any{{"type": "work", "value": name + "@example.com", "primary": true}},
 	})
@@ -533,5 +541,83 @@ func TestServeShutdownMidApply(t *testing.T) {
 	waitFor(t, 90*time.Second, "every user to reach Confluence", func() bool { return countUsers(emu, names) == batch })
 	if got := emu.Stats().Status["POST /rest/api/admin/user 201"]; got != batch {
 		t.Errorf("Confluence created %d users, want %d: each exactly once", got, batch)
+	}
+}
+
+// TestServeRefusedReconcile deactivates more users over SCIM than
+// safety.max_deactivations allows: serve applies nothing, and confsync
+// status and the metrics say why.
+func TestServeRefusedReconcile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a serve process")
+	}
+	emu, emuURL := emulator.Start(t, emulator.Options{AdminToken: emulatorToken})
+	dir := filepath.Join(t.TempDir(), "conf")
+	addr := freeAddr(t)
+	// A debounce long enough that the three deactivations below, sent
+	// back to back, are planned together even on a loaded machine.
+	writeServeConfig(t, dir, serveConfig{ConfluenceURL: emuURL, Listen: addr, Debounce: "3s", MaxDeactivations: "1"})
+	p := startReplica(t, "replica", dir, addr)
+	p.ready(t)
+
+	names := []string{"ann", "bob", "cat", "dan"}
+	ids := map[string]string{}
+	for _, n := range names {
+		ids[n] = createSCIMUser(t, p, n)
+	}
+	waitFor(t, 60*time.Second, "the users to reach Confluence", func() bool { return countUsers(emu, names) == len(names) })
+	waitFor(t, 60*time.Second, "serve to be idle with nothing pending", func() bool {
+		s := p.status(t)
+		return s != nil && !s.Applying && s.Pending["entra"] == 0
+	})
+
+	// Entra deprovisions three of the four at once: over the threshold.
+	for _, n := range names[:3] {
+		if code, body := scimDo(t, http.MethodPut, p.url+"/scim/v2/entra/Users/"+ids[n], scimUserActive(n, false)); code != http.StatusOK {
+			t.Fatalf("deactivate %s: %d %s", n, code, body)
+		}
+	}
+	waitFor(t, 60*time.Second, "a refused reconcile", func() bool {
+		s := p.status(t)
+		if s == nil {
+			return false
+		}
+		for _, r := range s.LastRuns {
+			if r.Outcome == "refused" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, n := range names {
+		if u, _ := emu.User(n); !u.Active {
+			t.Errorf("%s was deactivated in Confluence although the reconcile was refused", n)
+		}
+	}
+	out, err := exec.Command("confsync", "status", "--config", dir, "--server", p.url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("confsync status: %v\n%s", err, out)
+	}
+	for _, want := range []string{`(?m)^  auto\s+\S+\s+refused\s+nothing applied: .*max_deactivations`, `pending changes: entra [3-9]`} {
+		if !regexp.MustCompile(want).Match(out) {
+			t.Errorf("confsync status lacks %q:\n%s", want, out)
+		}
+	}
+	resp, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The three refused deactivations stay pending (with, at most, a
+	// creation this replica had not yet seen reconciled).
+	for _, want := range []string{
+		`(?m)^confsync_reconciles_total\{outcome="refused",trigger="auto"\} 1$`,
+		`(?m)^confsync_last_reconcile_outcome\{outcome="refused",trigger="auto"\} 1$`,
+		`(?m)^confsync_pending_changes [3-9]$`,
+	} {
+		if !regexp.MustCompile(want).Match(metrics) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
