@@ -45,9 +45,11 @@ BENCHTIME ?= 1x
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 
-## demo: the main job on the embedded defaults.
+## demo: the main job on the embedded defaults: the Confluence emulator and
+## confsync serve on SQLite in a temporary directory, Entra-style SCIM
+## provisioning, plan, apply, and what Confluence holds afterwards.
 demo: build
-	@for d in examples/*/; do echo "== confsync validate --config $$d"; $(BIN)/confsync validate --config $$d; done
+	$(BIN)/confsync-demo -bin $(BIN)
 
 clean:
 	rm -rf $(BIN)
