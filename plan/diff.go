@@ -106,6 +106,10 @@ func newDiff(cfg *config.Config, own *Ownership, actual *Actual, reads []idpRead
 		// disabling it would lock confsync out.
 		d.protectedUsers[strings.ToLower(cfg.Confluence.Username)] = true
 	}
+	if actual.Caller != "" {
+		// The same for a personal access token's owner, as Confluence names it.
+		d.protectedUsers[actual.Caller] = true
+	}
 	for _, g := range cfg.Confluence.ProtectedGroups {
 		d.protectedGroups[strings.ToLower(g)] = true
 	}

@@ -432,6 +432,25 @@ func TestProtectedAdminNeverTouched(t *testing.T) {
 	hasNotice(t, p, plan.NoticeProtected, "user admin")
 }
 
+func TestTokenOwnerNeverTouched(t *testing.T) {
+	// With a personal access token the configuration names no account, but
+	// Confluence reports the caller; its account must stay untouched too.
+	w := newWorld(idpConfig("entra", 0, func(p *config.IDP) { p.Groups.KeepExisting = false }))
+	w.target.Caller = "pat-owner"
+	w.target.PutUser(plan.ActualUser{Username: "pat-owner", DisplayName: "owner", Active: true})
+	w.target.PutGroup("devs", "pat-owner")
+	w.sources["entra"].Set(plan.Snapshot{Users: []plan.SourceUser{su("1", "pat-owner", false), su("2", "x", true)}, Groups: []plan.SourceGroup{sg("g", "devs", "2")}})
+	p := w.converge(t, plan.Options{})
+	for _, c := range p.Changes {
+		if c.User == "pat-owner" {
+			t.Errorf("token owner in plan: %s %s", c.Action, c.Object())
+		}
+	}
+	if u := w.target.User("pat-owner"); !u.Active {
+		t.Errorf("token owner was disabled: %+v", u)
+	}
+}
+
 func TestSourceHealthGuard(t *testing.T) {
 	setup := func(t *testing.T) *world {
 		w := newWorld(idpConfig("entra", 0), idpConfig("okta", 0))

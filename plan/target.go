@@ -34,6 +34,10 @@ var ErrNotFound = errors.New("not found")
 
 // Actual is Confluence's state as read.
 type Actual struct {
+	// Caller is the lower-case username of the account confsync calls
+	// Confluence with (empty when unknown). It is never changed: disabling
+	// it or removing its groups would lock confsync out.
+	Caller string
 	Users  []ActualUser
 	Groups []ActualGroup
 }

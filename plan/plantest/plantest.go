@@ -26,6 +26,8 @@ type Target struct {
 	// HideEmail makes Read return users without email, as Confluence does
 	// when email visibility is off.
 	HideEmail bool
+	// Caller is the account Read reports the credentials belong to.
+	Caller string
 	// Calls counts each write call by "method object", e.g.
 	// "CreateUser jdoe", "AddMember jdoe devs".
 	Calls map[string]int
@@ -102,7 +104,7 @@ func (t *Target) Read(ctx context.Context) (*plan.Actual, error) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	a := &plan.Actual{}
+	a := &plan.Actual{Caller: t.Caller}
 	for _, n := range slices.Sorted(maps.Keys(t.users)) {
 		u := *t.users[n]
 		if t.HideEmail {

@@ -117,9 +117,10 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// stateOf renders the emulator's state in the plan's terms.
+// stateOf renders the emulator's state in the plan's terms, as read with
+// the emulator's admin credentials.
 func stateOf(s *emulator.Server) *plan.Actual {
-	a := &plan.Actual{}
+	a := &plan.Actual{Caller: "admin"}
 	for _, u := range s.Users() {
 		a.Users = append(a.Users, plan.ActualUser{Username: u.Username, Key: u.Key, DisplayName: u.DisplayName, Email: u.Email, Active: u.Active})
 	}

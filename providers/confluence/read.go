@@ -149,12 +149,13 @@ func pageAll[T any](ctx context.Context, c *Client, ep endpoint, args []string, 
 // direct members of each group. It first checks that the credentials are
 // accepted.
 func (c *Client) Read(ctx context.Context) (*plan.Actual, error) {
-	if _, err := c.CurrentUser(ctx); err != nil {
+	caller, err := c.CurrentUser(ctx)
+	if err != nil {
 		return nil, err
 	}
-	out := &plan.Actual{}
+	out := &plan.Actual{Caller: strings.ToLower(caller.Username)}
 	unknownStatus := 0
-	err := pageAll(ctx, c, epListUsers, nil, url.Values{"expand": {"status"}}, func(p person) error {
+	err = pageAll(ctx, c, epListUsers, nil, url.Values{"expand": {"status"}}, func(p person) error {
 		if p.Username == "" {
 			return nil // not a known user
 		}
