@@ -99,9 +99,5 @@ func (s *engineSession) compute(ctx context.Context, hook plan.Hook, opts plan.O
 // engineLogger logs to stderr at --log-level; the plan itself goes to
 // stdout.
 func engineLogger(ro *rootOptions, stderr io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(ro.logLevel)); err != nil {
-		return nil, &exitError{code: 1, err: fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", ro.logLevel)}
-	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})), nil
+	return ro.logger(stderr, false)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -77,11 +76,11 @@ func runLDAPSearch(ctx context.Context, opts *ldapSearchOptions) error {
 	if idp.LDAP == nil {
 		return fmt.Errorf("idp %q is a %s IdP: ldap search reads ldap IdPs only%s", idp.Name, idp.Kind(), ldapIDPNames(cfg))
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(opts.root.logLevel)); err != nil {
-		return fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", opts.root.logLevel)
+	logger, err := opts.root.logger(opts.stderr, false)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(opts.stderr, &slog.HandlerOptions{Level: level})).With("idp", idp.Name)
+	logger = logger.With("idp", idp.Name)
 	src, err := ldap.NewSource(idp.LDAP, logger)
 	if err != nil {
 		return fmt.Errorf("idp %q: %w", idp.Name, err)

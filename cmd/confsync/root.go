@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
+
 	"github.com/spf13/cobra"
 )
 
@@ -38,4 +42,18 @@ func newRootCmd() *cobra.Command {
 		newPlanCmd(ro), newShowCmd(), newApplyCmd(ro), newForceUnlockCmd(ro),
 	)
 	return cmd
+}
+
+// logger returns a logger on w at --log-level: JSON lines for serve, which
+// runs as a service, text for the commands people run by hand.
+func (ro *rootOptions) logger(w io.Writer, json bool) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(ro.logLevel)); err != nil {
+		return nil, &exitError{code: 1, err: fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", ro.logLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if json {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
 }

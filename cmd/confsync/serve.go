@@ -58,11 +58,7 @@ const (
 
 // serveLogger returns serve's JSON logger on stderr.
 func serveLogger(ro *rootOptions, stderr io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(ro.logLevel)); err != nil {
-		return nil, &exitError{code: 1, err: fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", ro.logLevel)}
-	}
-	return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})), nil
+	return ro.logger(stderr, true)
 }
 
 // scimIDPs lists the IdPs serve answers SCIM for, with their configured
