@@ -264,13 +264,51 @@ func checkSafety(s config.Safety, p *Plan, own *Ownership) []string {
 				name, n, total, what, thresholdName(name), t, limit))
 		}
 	}
-	// Objects this plan adopts count as managed: a first plan that adopts
-	// an existing instance is measured against it.
-	users := len(own.Users) + sum.UsersAdopt
+	users, groups, memberships := managedCounts(p, own)
 	check(s.MaxDeactivations, "disable", sum.UsersDisable, users, "users")
-	check(s.MaxMembershipRemovals, "remove", sum.MembershipsRemove, len(own.Memberships)+sum.MembershipsAdopt, "memberships")
-	check(s.MaxDeletions, "delete", sum.UsersDelete+sum.GroupsDelete, users+len(own.Groups)+sum.GroupsAdopt, "users and groups")
+	check(s.MaxMembershipRemovals, "remove", sum.MembershipsRemove, memberships, "memberships")
+	check(s.MaxDeletions, "delete", sum.UsersDelete+sum.GroupsDelete, users+groups, "users and groups")
 	return out
+}
+
+// managedCounts returns the thresholds' denominators: the distinct
+// Confluence users, groups and memberships confsync manages once the plan
+// is applied, counted by name. Objects the plan adopts count as managed (a
+// first plan that adopts an existing instance is measured against it), but
+// only once: an adoption that re-keys a managed user (the IdP re-created it
+// with a new id) or follows a rename in Confluence is still one user.
+func managedCounts(p *Plan, own *Ownership) (users, groups, memberships int) {
+	userSet := make(map[string]bool, len(own.Users))
+	for i := range own.Users {
+		userSet[own.Users[i].Username] = true
+	}
+	groupSet := make(map[string]bool, len(own.Groups))
+	for i := range own.Groups {
+		groupSet[own.Groups[i].Name] = true
+	}
+	type pair struct{ user, group string }
+	memberSet := make(map[pair]bool, len(own.Memberships))
+	for i := range own.Memberships {
+		memberSet[pair{own.Memberships[i].Username, own.Memberships[i].Group}] = true
+	}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.Action != ActionAdopt {
+			continue
+		}
+		switch c.Kind {
+		case KindUser:
+			if c.PreviousUsername != "" && userSet[c.PreviousUsername] {
+				delete(userSet, c.PreviousUsername) // the same account, renamed
+			}
+			userSet[c.User] = true
+		case KindGroup:
+			groupSet[c.Group] = true
+		case KindMembership:
+			memberSet[pair{c.User, c.Group}] = true
+		}
+	}
+	return len(userSet), len(groupSet), len(memberSet)
 }
 
 func thresholdName(action string) string {

@@ -712,3 +712,44 @@ func TestSafetyCountsAdoptedUsers(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// An IdP that re-creates its users with new ids (SCIM DELETE, then POST)
+// re-keys the managed users by adoption; the safety thresholds still count
+// each Confluence user once.
+func TestSafetyCountsReKeyedUsersOnce(t *testing.T) {
+	w := newWorld(idpConfig("entra", 0, func(p *config.IDP) {
+		p.Groups.KeepExisting = false
+		p.Groups.DefaultGroupsNew = []string{"confluence-users"}
+	}))
+	var users []plan.SourceUser
+	var ids []string
+	for i := 1; i <= 10; i++ {
+		users = append(users, su(fmt.Sprint(i), fmt.Sprintf("u%d", i), true))
+		ids = append(ids, fmt.Sprint(i))
+	}
+	w.sources["entra"].Set(plan.Snapshot{Users: users, Groups: []plan.SourceGroup{sg("g", "sales", ids...)}})
+	w.converge(t, plan.Options{})
+
+	users, ids = nil, nil
+	for i := 1; i <= 6; i++ {
+		users = append(users, su(fmt.Sprintf("new%d", i), fmt.Sprintf("u%d", i), true))
+		ids = append(ids, fmt.Sprintf("new%d", i))
+	}
+	w.sources["entra"].Set(plan.Snapshot{Users: users, Groups: []plan.SourceGroup{sg("g2", "sales", ids...)}})
+	w.cfg.Safety = config.Safety{
+		MaxDeactivations:      config.Threshold{Set: true, IsPercent: true, Percent: 20},
+		MaxMembershipRemovals: config.Threshold{Set: true, Count: 10},
+	}
+	p, err := plan.Compute(context.Background(), w.inputs(plan.Options{}))
+	if s := p.Summary(); s.UsersAdopt != 6 || s.UsersDisable != 4 {
+		t.Fatalf("summary = %+v\n%s", s, changeLines(p))
+	}
+	want := "the plan would disable 4 of 10 managed users, above max_deactivations = 20% (at most 2)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v\nwant %q", err, want)
+	}
+	if strings.Contains(err.Error(), "membership") {
+		t.Fatalf("err = %v: no membership is removed", err)
+	}
+}
+
