@@ -305,7 +305,7 @@ func (l *loader) hash(files []string) string {
 // minRedactLen bytes is replaced wherever it appears.
 func (l *loader) redact(diags hcl.Diagnostics) hcl.Diagnostics {
 	secrets := l.secrets
-	if len(secrets) == 0 {
+	if len(secrets) == 0 && len(l.blank) == 0 {
 		return diags
 	}
 	// Longest first, so that a secret containing another is replaced whole.
@@ -332,10 +332,33 @@ func (l *loader) redact(diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	redacted := make(map[string]*hcl.File, len(l.cfg.sources))
 	for name, f := range l.cfg.sources {
-		redacted[name] = &hcl.File{Body: f.Body, Bytes: []byte(srcR.Replace(string(f.Bytes))), Nav: f.Nav}
+		b := []byte(srcR.Replace(string(f.Bytes)))
+		for _, r := range l.blank {
+			if r.Filename == name {
+				blankRange(b, r)
+			}
+		}
+		redacted[name] = &hcl.File{Body: f.Body, Bytes: b, Nav: f.Nav}
 	}
 	l.cfg.sources = redacted
 	return diags
+}
+
+// blankRange replaces every byte of r in b with '*', keeping quotes,
+// brackets and line breaks so that the snippet keeps its shape and ranges
+// still point at the right bytes.
+func blankRange(b []byte, r hcl.Range) {
+	if r.Start.Byte < 0 || r.End.Byte > len(b) || r.Start.Byte > r.End.Byte {
+		return
+	}
+	for i := r.Start.Byte; i < r.End.Byte; i++ {
+		switch b[i] {
+		case '"', '\n', '\r', '\t', ' ', '[', ']', '{', '}', ',', '(', ')':
+		default:
+			b[i] = '*' // byte by byte, so a UTF-8 letter becomes several
+
+		}
+	}
 }
 
 // minRedactLen is the shortest secret blanked out wherever it appears;

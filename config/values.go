@@ -24,6 +24,9 @@ type loader struct {
 	// secrets are the string values of sensitive variables, blanked out of
 	// every diagnostic.
 	secrets []string
+	// blank are the source ranges of sensitive defaults, blanked out of
+	// snippets whatever they hold.
+	blank []hcl.Range
 
 	envRead   map[string]string // env() calls, for the hash
 	filesRead map[string][]byte // file() calls, for the hash

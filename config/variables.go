@@ -86,6 +86,12 @@ func (l *loader) decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostic
 	}
 	if attr, ok := content.Attributes["default"]; ok {
 		decl.defExpr = attr.Expr
+		if v.Sensitive {
+			// Whatever goes wrong below, the default as written must not
+			// reach a snippet or a message.
+			l.blank = append(l.blank, attr.Expr.Range())
+			l.secrets = append(l.secrets, literalStrings(attr.Expr)...)
+		}
 		val, d := attr.Expr.Value(ctx)
 		for _, t := range attr.Expr.Variables() {
 			diags = append(diags, &hcl.Diagnostic{
@@ -99,10 +105,13 @@ func (l *loader) decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostic
 			diags = append(diags, d...)
 		}
 		if !diags.HasErrors() {
+			if v.Sensitive {
+				l.secrets = append(l.secrets, stringLeaves(val)...)
+			}
 			cv, err := convert.Convert(val, decl.ty)
 			if err != nil {
 				diags = append(diags, attrError(attr, "Invalid default value for variable",
-					fmt.Sprintf("The default does not match the variable's type: %s.", typeErr(err, v.Sensitive))))
+					fmt.Sprintf("The default does not match the variable's type: %s.", typeErr(err, decl.ty, val.Type(), v.Sensitive))))
 			} else {
 				decl.def, decl.hasDef = cv, true
 			}
@@ -111,12 +120,39 @@ func (l *loader) decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostic
 	return decl, diags
 }
 
-// typeErr renders a conversion error, unless it is about a sensitive value.
-func typeErr(err error, sensitive bool) string {
+// typeErr renders a conversion error. For a sensitive value it names only
+// the types, since go-cty's messages may quote part of the value.
+func typeErr(err error, want, got cty.Type, sensitive bool) string {
 	if sensitive {
-		return "the value is of the wrong type"
+		return fmt.Sprintf("%s is required, but %s was given", withArticle(want.FriendlyNameForConstraint()), withArticle(got.FriendlyName()))
 	}
 	return err.Error()
+}
+
+// withArticle puts "a" or "an" before a type name.
+func withArticle(name string) string {
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
+}
+
+// literalStrings lists the strings written literally in expr, so that a
+// sensitive default is blanked out of messages even when it never
+// evaluated.
+func literalStrings(expr hcl.Expression) []string {
+	se, ok := expr.(hclsyntax.Expression)
+	if !ok {
+		return nil
+	}
+	var out []string
+	_ = hclsyntax.VisitAll(se, func(n hclsyntax.Node) hcl.Diagnostics {
+		if lit, ok := n.(*hclsyntax.LiteralValueExpr); ok && lit.Val.Type() == cty.String && lit.Val.IsKnown() && !lit.Val.IsNull() {
+			out = append(out, lit.Val.AsString())
+		}
+		return nil
+	})
+	return out
 }
 
 // decodeVariables decodes every variable block and settles each value:
@@ -236,7 +272,7 @@ func parseVarValue(raw string, ty cty.Type, v *Variable, source string) (cty.Val
 	}
 	cv, err := convert.Convert(val, ty)
 	if err != nil {
-		return cty.NilVal, bad(typeErr(err, v.Sensitive))
+		return cty.NilVal, bad(typeErr(err, ty, val.Type(), v.Sensitive))
 	}
 	return cv, nil
 }

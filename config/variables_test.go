@@ -282,3 +282,91 @@ func TestHashIndependentOfLocation(t *testing.T) {
 		t.Errorf("hashes differ: %s and %s", a.Hash, b.Hash)
 	}
 }
+
+// TestSensitiveDefaultNeverPrinted: a sensitive variable's default that is
+// wrong is blanked out of the snippet, and the message still says which
+// type was expected and which was given.
+func TestSensitiveDefaultNeverPrinted(t *testing.T) {
+	const secret = "notANumberSecretDefault"
+	for _, tc := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"wrong type", `variable "n" {
+  type      = number
+  sensitive = true
+  default   = "` + secret + `"
+}
+`, []string{"Invalid default value for variable", "number is required", "string was given"}},
+		{"sensitive declared last", `variable "n" {
+  type      = list(number)
+  default   = ["` + secret + `"]
+  sensitive = true
+}
+`, []string{"Invalid default value for variable", "list of number is required"}},
+		{"function error", `variable "n" {
+  sensitive = true
+  default   = regex("(` + secret + `", "x")
+}
+`, []string{"Invalid function argument"}},
+		{"file error", `variable "n" {
+  sensitive = true
+  default   = file("` + secret + `")
+}
+`, []string{"Error in function call"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeConfig(t, map[string]string{"main.hcl": tc.src})
+			cfg, diags := Load(LoadOptions{Path: dir, Getenv: func(string) string { return "" }})
+			var buf bytes.Buffer
+			if err := cfg.NewDiagnosticWriter(&buf, 0, false).WriteDiagnostics(diags); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if strings.Contains(out, secret) || strings.Contains(fmt.Sprintf("%v", diags), secret) {
+				t.Errorf("the default leaked:\n%s", out)
+			}
+			if !strings.Contains(out, "default   = ") || !strings.Contains(out, "****") {
+				t.Errorf("want the default line blanked out in the snippet:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("want %q in:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestSensitiveOutsideValueWrongType: a sensitive value from --var or
+// CONFSYNC_VAR_ that is not of the variable's type is reported by type,
+// never by value.
+func TestSensitiveOutsideValueWrongType(t *testing.T) {
+	const secret = "notANumberSecretValue"
+	dir := writeConfig(t, map[string]string{"main.hcl": "variable \"n\" {\n  type      = number\n  sensitive = true\n}\n"})
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		env  map[string]string
+		want string
+	}{
+		{"flag, wrong type", map[string]string{"n": `"` + secret + `"`}, nil, "number is required, but a string was given"},
+		{"flag, not HCL", map[string]string{"n": secret + ` "(`}, nil, "does not parse"},
+		{"environment", nil, map[string]string{"CONFSYNC_VAR_n": `["` + secret + `"]`}, "number is required, but a tuple was given"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, diags := Load(LoadOptions{Path: dir, Vars: tc.vars, Getenv: func(k string) string { return tc.env[k] }})
+			var buf bytes.Buffer
+			if err := cfg.NewDiagnosticWriter(&buf, 0, false).WriteDiagnostics(diags); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if !diags.HasErrors() || strings.Contains(out, secret) {
+				t.Errorf("want an error without the value, got:\n%s", out)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("want %q in:\n%s", tc.want, out)
+			}
+		})
+	}
+}
