@@ -41,3 +41,33 @@ func (l *loader) checkProtectedGroups() hcl.Diagnostics {
 func at(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
+
+// failedAttrs names the attributes an error diagnostic points into. A
+// cross-field check runs whenever the attributes it reads are not among
+// them, so that a mistake elsewhere in the block does not hide it and a
+// mistake in those attributes does not cause a second, misleading report.
+func failedAttrs(a hcl.Attributes, diags hcl.Diagnostics) map[string]bool {
+	failed := map[string]bool{}
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError || d.Subject == nil {
+			continue
+		}
+		for name, attr := range a {
+			r := attr.Range
+			if d.Subject.Filename == r.Filename && d.Subject.Start.Byte >= r.Start.Byte && d.Subject.End.Byte <= r.End.Byte {
+				failed[name] = true
+			}
+		}
+	}
+	return failed
+}
+
+// anyFailed reports whether one of names is in failed.
+func anyFailed(failed map[string]bool, names ...string) bool {
+	for _, n := range names {
+		if failed[n] {
+			return true
+		}
+	}
+	return false
+}

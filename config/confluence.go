@@ -114,12 +114,15 @@ func (l *loader) decodeConfluence(block *hcl.Block) (*Confluence, hcl.Diagnostic
 		}
 	}
 
-	// Credentials: exactly one way, checked only when the block decoded
-	// cleanly so that one mistake does not cause a second report.
-	if clean && !diags.HasErrors() {
-		if attr := a["url"]; attr != nil && !l.isSet(attr) {
-			diags = append(diags, attrError(attr, "Missing Confluence URL", `The url attribute must not be null; it is the base URL, such as "https://confluence.example.com".`))
-		}
+	// Cross-field checks run when the attributes they read decoded
+	// cleanly, whatever else is wrong in the block. A check that reports
+	// something missing also needs the block's schema to be clean: a
+	// misspelt attribute may be the missing one.
+	failed := failedAttrs(a, diags)
+	if attr := a["url"]; attr != nil && !failed["url"] && !l.isSet(attr) {
+		diags = append(diags, attrError(attr, "Missing Confluence URL", `The url attribute must not be null; it is the base URL, such as "https://confluence.example.com".`))
+	}
+	if !anyFailed(failed, "token", "username", "password") {
 		switch {
 		case hasToken && (hasUser || hasPassword):
 			diags = append(diags, &hcl.Diagnostic{
@@ -128,6 +131,7 @@ func (l *loader) decodeConfluence(block *hcl.Block) (*Confluence, hcl.Diagnostic
 				Detail:   "Give either token (a personal access token) or username and password, not both.",
 				Subject:  a["token"].NameRange.Ptr(),
 			})
+		case !clean:
 		case hasUser != hasPassword:
 			missing, present := "password", "username"
 			if hasPassword {
@@ -147,10 +151,10 @@ func (l *loader) decodeConfluence(block *hcl.Block) (*Confluence, hcl.Diagnostic
 				Subject:  block.DefRange.Ptr(),
 			})
 		}
-		if hasUser && c.Username != "" {
-			if err := ValidUsername(strings.ToLower(c.Username)); err != nil {
-				diags = append(diags, attrError(a["username"], "Invalid Confluence username", err.Error()+"."))
-			}
+	}
+	if hasUser && c.Username != "" && !failed["username"] {
+		if err := ValidUsername(strings.ToLower(c.Username)); err != nil {
+			diags = append(diags, attrError(a["username"], "Invalid Confluence username", err.Error()+"."))
 		}
 	}
 	return c, diags

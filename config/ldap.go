@@ -216,12 +216,13 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 		s.GroupMemberAttribute = DefaultLDAPMemberAttribute
 	}
 
-	// Cross-field checks, only when every attribute decoded cleanly.
-	if !clean || diags.HasErrors() {
-		return s, diags
-	}
+	// Cross-field checks run when the attributes they read decoded
+	// cleanly, whatever else is wrong in the block. A check that reports
+	// something missing also needs the block's schema to be clean: a
+	// misspelt attribute may be the missing one.
+	failed := failedAttrs(a, diags)
 	for _, name := range []string{"url", "user_base"} {
-		if attr := a[name]; attr != nil && !l.isSet(attr) {
+		if attr := a[name]; attr != nil && !failed[name] && !l.isSet(attr) {
 			diags = append(diags, attrError(attr, "Missing LDAP setting", fmt.Sprintf("The %s attribute must not be null.", name)))
 		}
 	}
@@ -241,7 +242,7 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 			Subject:  a["start_tls"].NameRange.Ptr(),
 		})
 	}
-	if _, ok := a["bind_password"]; ok && s.BindDN == "" {
+	if _, ok := a["bind_password"]; ok && s.BindDN == "" && clean && !failed["bind_dn"] {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "bind_password without bind_dn",
@@ -249,7 +250,7 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 			Subject:  a["bind_password"].NameRange.Ptr(),
 		})
 	}
-	if _, ok := a["bind_dn"]; ok {
+	if _, ok := a["bind_dn"]; ok && clean {
 		if _, ok := a["bind_password"]; !ok {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
