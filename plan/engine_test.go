@@ -753,3 +753,40 @@ func TestSafetyCountsReKeyedUsersOnce(t *testing.T) {
 	}
 }
 
+// A user deprovisioned because its IdP no longer has it (SCIM DELETE) keeps
+// its memberships, as one deactivated in the IdP does, even in groups whose
+// IdP is authoritative (keep_existing = false); so does a disabled user on
+// every later plan.
+func TestDeprovisionedUserKeepsMemberships(t *testing.T) {
+	for _, signal := range []string{"deleted", "inactive"} {
+		t.Run(signal, func(t *testing.T) {
+			w := newWorld(idpConfig("entra", 0, func(p *config.IDP) {
+				p.Groups.KeepExisting = false
+				p.Groups.DefaultGroupsNew = []string{"confluence-users"}
+			}))
+			w.sources["entra"].Set(plan.Snapshot{
+				Users:  []plan.SourceUser{su("1", "u1", true), su("2", "u2", true), su("7", "u7", true)},
+				Groups: []plan.SourceGroup{sg("g", "Sales", "1", "2", "7")},
+			})
+			w.converge(t, plan.Options{})
+			users := []plan.SourceUser{su("1", "u1", true), su("2", "u2", true)}
+			members := []string{"1", "2"}
+			if signal == "inactive" {
+				users = append(users, su("7", "u7", false))
+				members = append(members, "7")
+			}
+			w.sources["entra"].Set(plan.Snapshot{Users: users, Groups: []plan.SourceGroup{sg("g", "Sales", members...)}})
+			p := w.plan(t, plan.Options{})
+			wantChanges(t, p, "disable user u7")
+			w.apply(t, p)
+			if again := w.plan(t, plan.Options{}); !again.Empty() {
+				t.Fatalf("plan after the disable:\n%s", changeLines(again))
+			}
+			for _, g := range []string{"sales", "confluence-users"} {
+				if m, _ := w.target.Members(g); !strings.Contains(strings.Join(m, ","), "u7") {
+					t.Fatalf("%s = %v, want u7 kept", g, m)
+				}
+			}
+		})
+	}
+}

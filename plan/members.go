@@ -441,7 +441,18 @@ func (d *diff) planRemovals() {
 			if d.protectedUsers[u] || d.frozenUsers[u] || removed[mkey(uid, gid)] || m.isWanted(uid, gid) {
 				continue
 			}
-			if du := d.desired[u]; du != nil && !du.Active {
+			du := d.desired[u]
+			if du != nil && !du.Active {
+				continue
+			}
+			// A disabled user keeps its memberships, whatever made it
+			// leave (inactive in the IdP, gone from it, or disabled in
+			// Confluence), so that a returning user gets them back; one
+			// this plan deletes loses them with the account.
+			if d.leaving[u] {
+				continue
+			}
+			if a := d.actualUsers[u]; a != nil && !a.Active && du == nil {
 				continue
 			}
 			removed[mkey(uid, gid)] = true
