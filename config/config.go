@@ -18,9 +18,10 @@ type Config struct {
 	Dir string
 	// Files lists the .hcl files read, in the order they were read.
 	Files []string
-	// Hash is a SHA-256 over the files' bytes and the values of the variables
-	// set from outside; a plan file records it so that apply can refuse a plan
-	// made from another configuration.
+	// Hash is a SHA-256 over what the files say (their tokens, without
+	// comments or layout), the variable values, and what env() and file()
+	// read; a plan file records it so that apply can refuse a plan made from
+	// another configuration, but not one that only gained a comment.
 	Hash string
 
 	Confluence *Confluence // nil when no confluence block is given

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // LoadOptions says where a configuration is and which variable values come
@@ -263,9 +264,13 @@ func configFiles(path string) ([]string, string, hcl.Diagnostics) {
 	return files, abs, nil
 }
 
-// hash is a SHA-256 over the files, the variable values and whatever env()
-// and file() read, so that a plan can be tied to the configuration that
-// made it without recording any value.
+// hash is a SHA-256 over what the files say, the variable values and
+// whatever env() and file() read, so that a plan can be tied to the
+// configuration that made it without recording any value.
+//
+// A file is hashed as its token stream, so that comments, indentation,
+// alignment and line breaks (what confsync fmt changes, and what a reviewer
+// adds) do not make a saved plan stale, as they would not in Terraform.
 func (l *loader) hash(files []string) string {
 	h := sha256.New()
 	for _, name := range files {
@@ -273,8 +278,8 @@ func (l *loader) hash(files []string) string {
 		if f == nil {
 			continue
 		}
-		fmt.Fprintf(h, "file %q %d\n", filepath.Base(name), len(f.Bytes))
-		h.Write(f.Bytes)
+		fmt.Fprintf(h, "file %q\n", filepath.Base(name))
+		hashTokens(h, f.Bytes, name)
 	}
 	writeSorted := func(kind string, m map[string]string) {
 		keys := make([]string, 0, len(m))
@@ -294,6 +299,38 @@ func (l *loader) hash(files []string) string {
 	}
 	writeSorted("readfile", fileText)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// hashTokens writes the meaningful tokens of an HCL file to h: not its
+// comments, not its line breaks, and not a comma that only ends a list or
+// an object. Each token is written with its type and length, so that two
+// different streams never write the same bytes. A file that does not lex is
+// hashed as it is.
+func hashTokens(h io.Writer, src []byte, filename string) {
+	toks, diags := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		fmt.Fprintf(h, "raw %d\n", len(src))
+		h.Write(src)
+		return
+	}
+	comma := false // a comma seen but not written yet
+	for _, t := range toks {
+		switch t.Type {
+		case hclsyntax.TokenComment, hclsyntax.TokenNewline:
+			continue
+		case hclsyntax.TokenComma:
+			comma = true
+			continue
+		case hclsyntax.TokenCBrack, hclsyntax.TokenCBrace:
+			comma = false // a trailing comma means nothing
+		}
+		if comma {
+			fmt.Fprintf(h, "%d 1\n,", hclsyntax.TokenComma)
+			comma = false
+		}
+		fmt.Fprintf(h, "%d %d\n", t.Type, len(t.Bytes))
+		h.Write(t.Bytes)
+	}
 }
 
 // redact removes every sensitive value from the diagnostics' text and keeps

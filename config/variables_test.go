@@ -209,11 +209,61 @@ func TestHash(t *testing.T) {
 	if load(nil, "everyone") == base {
 		t.Error("hash ignores env()")
 	}
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(tokenConfig+"\n# a comment\nidp \"x\" {\n  scim {}\n  groups {\n    default_groups_all = [env(\"G\")]\n  }\n}\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(tokenConfig+"\nidp \"x\" {\n  scim {}\n  groups {\n    default_groups_all = [env(\"G\"), \"more\"]\n  }\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if load(nil, "staff") == base {
 		t.Error("hash ignores the files")
+	}
+}
+
+// TestHashFollowsMeaning: comments and layout do not change the hash, so
+// that a saved plan survives them; any edit to what the configuration says
+// does.
+func TestHashFollowsMeaning(t *testing.T) {
+	const base = `variable "token" {
+  sensitive = true
+  default   = "from-default"
+}
+confluence {
+  url              = "https://confluence.example.com"
+  token            = var.token
+  protected_groups = ["a", "b"]
+}
+`
+	hash := func(src string) string {
+		t.Helper()
+		return mustLoad(t, LoadOptions{Path: writeConfig(t, map[string]string{"main.hcl": src})}).Hash
+	}
+	want := hash(base)
+	same := map[string]string{
+		"line comment": "# the Confluence we provision\n" + base,
+		"trailing comment": strings.Replace(base, `var.token
+`, `var.token // from the vault
+`, 1),
+		"block comment": strings.Replace(base, "confluence {", "/* prod */ confluence {", 1),
+		"alignment":     strings.Replace(base, "url              =", "url =", 1),
+		"blank lines":   strings.Replace(base, "}\nconfluence", "}\n\n\nconfluence", 1),
+		"wrapped list":  strings.Replace(base, `["a", "b"]`, "[\n    \"a\",\n    \"b\",\n  ]", 1),
+		"tabs and CRLF": strings.ReplaceAll(strings.ReplaceAll(base, "  ", "\t"), "\n", "\r\n"),
+	}
+	for name, src := range same {
+		if got := hash(src); got != want {
+			t.Errorf("%s changed the hash", name)
+		}
+	}
+	differ := map[string]string{
+		"value":             strings.Replace(base, `"a", "b"`, `"a", "c"`, 1),
+		"order":             strings.Replace(base, `"a", "b"`, `"b", "a"`, 1),
+		"space in a string": strings.Replace(base, `"from-default"`, `"from-default "`, 1),
+		"hash in a string":  strings.Replace(base, `"from-default"`, `"from-default#x"`, 1),
+		"new attribute":     strings.Replace(base, "confluence {", "confluence {\n  parallelism = 2", 1),
+		"reference":         strings.Replace(base, "token            = var.token", `token = "t"`, 1),
+	}
+	for name, src := range differ {
+		if hash(src) == want {
+			t.Errorf("%s left the hash unchanged", name)
+		}
 	}
 }
 
