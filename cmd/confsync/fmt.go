@@ -178,6 +178,10 @@ func fmtStream(opts fmtOptions) (bool, error) {
 		return false, err
 	}
 	changed := !bytes.Equal(src, out)
+	if opts.check && changed {
+		// As for files: the name of what is not formatted.
+		fmt.Fprintln(opts.stdout, "<stdin>")
+	}
 	switch {
 	case opts.diff:
 		if changed {
