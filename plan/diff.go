@@ -276,10 +276,15 @@ func (d *diff) ensureGroup(g MappedGroup, idp *config.IDP) bool {
 			d.notice(Notice{Severity: SeverityInfo, Kind: NoticeProtected, IDP: idp.Name, Subject: "group " + g.Name,
 				Summary: "is protected: the mapping reaches it, but confsync leaves it and its memberships alone"})
 			return false
-		case ValidateGroupName(g.Name) != nil:
+		case config.ValidGroupName(g.Name) != nil:
 			st.notified = true
+			from := "a default group"
+			if g.From != "" {
+				from = fmt.Sprintf("IdP group %q", g.From)
+			}
 			d.notice(Notice{Severity: SeverityWarning, Kind: NoticeGroup, IDP: idp.Name, Subject: "group " + g.Name,
-				Summary: fmt.Sprintf("IdP group %q maps to %q, which %v", g.From, g.Name, ValidateGroupName(g.Name))})
+				Summary: fmt.Sprintf("%s maps to %q, which Confluence would reject: %v; the group and memberships in it are left out", from, g.Name, config.ValidGroupName(g.Name)),
+				Detail:  "Nothing is created for this group. Rename the group in the IdP, or map it onto a valid name with a map block or groups.rename."})
 			return false
 		}
 		_, exists := d.actualGroups[g.Name]
@@ -298,7 +303,7 @@ func (d *diff) ensureGroup(g MappedGroup, idp *config.IDP) bool {
 		}
 		return st.usable
 	}
-	if !st.usable && g.MayCreate && !d.protectedGroups[g.Name] && ValidateGroupName(g.Name) == nil {
+	if !st.usable && g.MayCreate && !d.protectedGroups[g.Name] && config.ValidGroupName(g.Name) == nil {
 		st.usable = true
 		d.groupCreates = append(d.groupCreates, Change{Action: ActionCreate, Kind: KindGroup, Group: g.Name, IDP: idp.Name,
 			Reason: createGroupReason(g, idp)})

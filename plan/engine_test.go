@@ -790,3 +790,28 @@ func TestDeprovisionedUserKeepsMemberships(t *testing.T) {
 		})
 	}
 }
+
+// A group name Confluence would reject, arriving from the IdP, becomes a
+// notice that leaves the group out, as an invalid username does; it is
+// never planned to fail at apply.
+func TestInvalidGroupNameFromIdP(t *testing.T) {
+	w := newWorld(idpConfig("entra", 0, func(p *config.IDP) {
+		p.Groups.KeepExisting = false
+		p.Groups.DefaultGroupsNew = []string{"confluence-users"}
+	}))
+	w.sources["entra"].Set(plan.Snapshot{
+		Users:  []plan.SourceUser{su("1", "alice", true)},
+		Groups: []plan.SourceGroup{sg("g1", "Has Space", "1"), sg("g2", "Sales+Ops", "1"), sg("g3", "Devs", "1")},
+	})
+	p := w.plan(t, plan.Options{})
+	wantChanges(t, p,
+		"create group confluence-users",
+		"create group devs",
+		"create user alice",
+		"add membership alice -> confluence-users",
+		"add membership alice -> devs",
+	)
+	hasNotice(t, p, plan.NoticeGroup, `IdP group "Has Space" maps to "has space", which Confluence would reject`)
+	hasNotice(t, p, plan.NoticeGroup, `IdP group "Sales+Ops" maps to "sales+ops", which Confluence would reject`)
+	w.apply(t, p)
+}

@@ -126,7 +126,7 @@ func MapUser(idp *config.IDP, u SourceUser) (MappedUser, error) {
 		return fail("attribute %q (the username) is empty", ua)
 	}
 	m.Username = strings.ToLower(idp.Users.UsernameTransform.Apply(raw))
-	if err := ValidateUsername(m.Username); err != nil {
+	if err := config.ValidUsername(m.Username); err != nil {
 		return fail("username %q: %v", m.Username, err)
 	}
 	if m.DisplayName == "" {
@@ -172,61 +172,12 @@ func plausibleEmail(s string) bool {
 	return !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
 }
 
-// ValidateUsername reports why Confluence's REST API would reject a
-// username at creation: blank, upper case, whitespace, one of \ , + < > ' "
-// or the reserved name "anonymous".
-func ValidateUsername(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("is blank")
-	case name == "anonymous":
-		return fmt.Errorf("is reserved by Confluence")
-	case name != strings.ToLower(name):
-		return fmt.Errorf("has upper-case letters")
-	case len(name) > 255:
-		return fmt.Errorf("is longer than 255 characters")
-	}
-	for _, r := range name {
-		switch {
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == 0x85 || r == 0xA0:
-			return fmt.Errorf("contains whitespace")
-		case r < 0x20 || r == 0x7f:
-			return fmt.Errorf("contains a control character")
-		case strings.ContainsRune(`\,+<>'"`, r):
-			return fmt.Errorf("contains %q, which Confluence does not allow", r)
-		}
-	}
-	return nil
-}
-
 func validateDisplayName(name string) error {
 	switch {
 	case strings.ContainsAny(name, "<>"):
 		return fmt.Errorf("contains < or >, which Confluence does not allow")
 	case strings.EqualFold(name, "anonymous"):
 		return fmt.Errorf("is reserved by Confluence")
-	}
-	return nil
-}
-
-// ValidateGroupName reports why a Confluence group name would be unusable:
-// blank, surrounding whitespace, a slash (it is a path segment of the REST
-// API) or a control character.
-func ValidateGroupName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("is blank")
-	case strings.TrimSpace(name) != name:
-		return fmt.Errorf("has leading or trailing whitespace")
-	case strings.ContainsAny(name, "/\\"):
-		return fmt.Errorf("contains a slash")
-	case len(name) > 255:
-		return fmt.Errorf("is longer than 255 characters")
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("contains a control character")
-		}
 	}
 	return nil
 }
