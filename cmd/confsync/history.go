@@ -37,7 +37,7 @@ partial, refused, error) and message, and every action with its result.`,
 		},
 	}
 	cmd.Flags().IntVar(&opts.limit, "limit", 20, "show at most this many runs")
-	cmd.Flags().BoolVar(&opts.json, "json", false, "print the runs as JSON (format_version 1)")
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print the runs as JSON (format_version 1.0)")
 	return cmd
 }
 

@@ -29,7 +29,15 @@ func newLDAPCmd(ro *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ldap",
 		Short: "Inspect LDAP and Active Directory identity providers",
-		Args:  cobra.NoArgs,
+		Long: `The ldap commands check an ldap IdP against the live directory without
+changing anything, in the directory or in Confluence: they bind with the
+IdP's bind_dn and bind_password and search as plan does.
+
+Example: see what confsync would make of one Active Directory account, the
+way Confluence's own "Test Sync" does:
+
+  confsync ldap search --idp corp-ad jdoe`,
+		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newLDAPSearchCmd(ro))
 	return cmd

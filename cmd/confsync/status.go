@@ -42,7 +42,7 @@ reconciled, and why a due reconcile waits.`,
 			return runStatus(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.json, "json", false, "print the status as JSON (format_version 1)")
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print the status as JSON (format_version 1.0)")
 	cmd.Flags().StringVar(&opts.server, "server", "", "base URL of a running confsync serve replica to ask for its live state, e.g. http://127.0.0.1:8080")
 	return cmd
 }

@@ -74,7 +74,16 @@ func newTokenListCmd(ro *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--idp NAME]",
 		Short: "List bearer tokens (never the tokens themselves)",
-		Args:  cobra.NoArgs,
+		Long: `List prints one line per bearer token in the store: its id (for token
+revoke), the IdP it belongs to, when it was created, the first 12 hex digits
+of its SHA-256 hash and its description. The tokens themselves cannot be
+shown: only their hashes are kept. To find which token an IdP holds, hash it
+(printf %s "$TOKEN" | sha256sum) and compare the prefix.
+
+Example:
+
+  confsync token list --idp entra`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return runTokenList(cmd.Context(), opts)
@@ -88,8 +97,19 @@ func newTokenRevokeCmd(ro *rootOptions) *cobra.Command {
 	opts := &tokenOptions{ro: ro}
 	return &cobra.Command{
 		Use:   "revoke ID",
-		Short: "Revoke a bearer token: it stops working at once",
-		Args:  cobra.ExactArgs(1),
+		Short: "Revoke a bearer token: it stops working within seconds",
+		Long: `Revoke deletes a bearer token from the store, by the id token list shows
+(tok_...). Every confsync serve sharing the store refuses it (401) within
+about two seconds; tokens listed in the configuration (scim { token_sha256 })
+are not in the store and are removed there instead. To rotate without downtime,
+create the new token, paste it into the IdP, check that provisioning still
+works, then revoke the old one.
+
+Example:
+
+  confsync token list --idp entra
+  confsync token revoke tok_0123456789ab`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.id = args[0]
 			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()

@@ -181,4 +181,13 @@ func TestServeStatusRoundTrip(t *testing.T) {
 	if _, err := Fetch(context.Background(), bad.Client(), bad.URL); err == nil {
 		t.Error("a status of another format version was accepted")
 	}
+
+	// A serve from before the version read "1.0" wrote "1": same document.
+	older := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"format_version": "1", "auto_apply": true})
+	}))
+	defer older.Close()
+	if got, err := Fetch(context.Background(), older.Client(), older.URL); err != nil || !got.AutoApply {
+		t.Errorf("a status of format version 1: %+v, %v", got, err)
+	}
 }

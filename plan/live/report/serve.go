@@ -111,7 +111,9 @@ func Fetch(ctx context.Context, client *http.Client, baseURL string) (*ServeStat
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s); err != nil {
 		return nil, fmt.Errorf("ask serve at %s: bad answer: %w", baseURL, err)
 	}
-	if s.FormatVersion != FormatVersion {
+	// "1" is what serve wrote before the version took the plan's form;
+	// the document is the same.
+	if s.FormatVersion != FormatVersion && s.FormatVersion != "1" {
 		return nil, fmt.Errorf("ask serve at %s: status format %q, this confsync reads %q", baseURL, s.FormatVersion, FormatVersion)
 	}
 	s.URL = baseURL

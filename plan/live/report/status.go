@@ -16,8 +16,8 @@ import (
 )
 
 // FormatVersion is the version of the JSON documents of this package;
-// scripts depend on them.
-const FormatVersion = "1"
+// scripts depend on them. It is written as the JSON plan's is, "MAJOR.MINOR".
+const FormatVersion = "1.0"
 
 // Reader is what status reads from the store.
 type Reader interface {
