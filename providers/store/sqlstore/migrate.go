@@ -173,7 +173,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			m.version, m.name, micros(now())); err != nil {
 			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 		}
-		s.log.Info("store schema migrated", "version", m.version, "name", m.name, "dialect", s.d.name)
+		s.log.Debug("store schema migrated", "version", m.version, "name", m.name, "dialect", s.d.name)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
