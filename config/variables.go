@@ -90,9 +90,13 @@ func (l *loader) decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostic
 			// Whatever goes wrong below, the default as written must not
 			// reach a snippet or a message.
 			l.blank = append(l.blank, attr.Expr.Range())
-			l.secrets = append(l.secrets, literalStrings(attr.Expr)...)
 		}
 		val, d := attr.Expr.Value(ctx)
+		if v.Sensitive && d.HasErrors() {
+			// A function's error may quote its argument, and which literal
+			// is the secret is not known: blank them all out.
+			l.secrets = append(l.secrets, literalStrings(attr.Expr)...)
+		}
 		for _, t := range attr.Expr.Variables() {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
