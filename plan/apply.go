@@ -47,7 +47,7 @@ type ApplyError struct {
 }
 
 func (e *ApplyError) Error() string {
-	msg := fmt.Sprintf("%d of %d changes failed", e.Failed, e.Total)
+	msg := fmt.Sprintf("%d of %s failed", e.Failed, plural(e.Total, "change", "changes"))
 	if e.Skipped > 0 {
 		msg += fmt.Sprintf(", %d did not run", e.Skipped)
 	}
@@ -101,27 +101,12 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 	res := &Result{Run: Run{ID: uuid.NewString(), Started: now().UTC(), Trigger: trigger}, Errors: make([]error, len(p.Changes))}
 
 	if !opts.LockHeld {
-		holder := opts.Holder
-		if holder == "" {
-			holder = DefaultHolder()
+		lctx, release, err := HoldLock(ctx, st, opts.Holder, opts.LockTTL)
+		if err != nil {
+			return nil, err
 		}
-		ttl := opts.LockTTL
-		if ttl <= 0 {
-			ttl = DefaultLockTTL
-		}
-		if err := st.AcquireLock(ctx, holder, ttl); err != nil {
-			return nil, fmt.Errorf("take the apply lock: %w", err)
-		}
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
-		stop := renewLock(ctx, st, holder, ttl, cancel)
-		defer func() {
-			stop()
-			cancel(nil)
-			// Released even when ctx is done: a lock left behind blocks
-			// the next run until it expires.
-			_ = st.ReleaseLock(context.WithoutCancel(ctx), holder)
-		}()
+		defer release()
+		ctx = lctx
 	}
 
 	hook.ApplyStarted(len(p.Changes))
@@ -147,7 +132,7 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 	switch {
 	case res.Failed == 0 && res.NotRun == 0:
 		res.Run.Outcome = "applied"
-		res.Run.Message = fmt.Sprintf("%d changes applied", res.Applied)
+		res.Run.Message = plural(res.Applied, "change", "changes") + " applied"
 		// The plan's reads now describe Confluence: they become the
 		// source-health guard's reference.
 		for idp, c := range p.Reads {
@@ -156,7 +141,13 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 			}
 		}
 	default:
+		// "partial" when some changes were made; "error" when none was
+		// and at least one failed (an interrupted run that made none is
+		// still partial: nothing of it failed).
 		res.Run.Outcome = "partial"
+		if res.Applied == 0 && res.Failed > 0 {
+			res.Run.Outcome = "error"
+		}
 		e := &ApplyError{Failed: res.Failed, Skipped: res.NotRun, Total: len(p.Changes)}
 		res.Run.Message = e.Error()
 		applyErr = e
@@ -173,6 +164,56 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 func isDependency(err error) bool {
 	var de *DependencyError
 	return errors.As(err, &de)
+}
+
+// HoldLock takes the apply lock for holder (DefaultHolder when "") with a
+// lease of ttl (DefaultLockTTL when 0) and renews it every third of the
+// lease until release is called. The returned context is cancelled when
+// the lock is lost; run the work under the lock with it. release stops
+// the renewal and releases the lock, even when ctx is done. When another
+// holder has the lock the error is the store's *LockedError itself, whose
+// message names the holder.
+//
+// Callers that must not show or compute anything while another apply runs
+// (confsync apply) take the lock first and then call Apply with LockHeld.
+func HoldLock(ctx context.Context, st StateStore, holder string, ttl time.Duration) (context.Context, func(), error) {
+	if holder == "" {
+		holder = DefaultHolder()
+	}
+	if ttl <= 0 {
+		ttl = DefaultLockTTL
+	}
+	if err := st.AcquireLock(ctx, holder, ttl); err != nil {
+		if le := (*LockedError)(nil); errors.As(err, &le) {
+			return nil, nil, le
+		}
+		return nil, nil, fmt.Errorf("take the apply lock: %w", err)
+	}
+	lctx, cancel := context.WithCancelCause(ctx)
+	stop := renewLock(lctx, st, holder, ttl, cancel)
+	return lctx, func() {
+		stop()
+		cancel(nil)
+		// Released even when ctx is done: a lock left behind blocks the
+		// next run until it expires.
+		_ = st.ReleaseLock(context.WithoutCancel(ctx), holder)
+	}, nil
+}
+
+// RecordRefusal appends to the audit log a run that applied nothing
+// because it was refused (a safety threshold, a stale saved plan, the
+// apply lock held by another run): Outcome "refused", reason as its
+// message. It needs no lock.
+func RecordRefusal(ctx context.Context, st StateStore, trigger, reason string) error {
+	if trigger == "" {
+		trigger = "cli"
+	}
+	now := time.Now().UTC()
+	run := Run{ID: uuid.NewString(), Started: now, Finished: now, Trigger: trigger, Outcome: "refused", Message: reason}
+	if err := st.AppendRun(context.WithoutCancel(ctx), run); err != nil {
+		return fmt.Errorf("append the refused run to the audit log: %w", err)
+	}
+	return nil
 }
 
 // renewLock renews the apply lock every third of its TTL until stop is
@@ -372,4 +413,12 @@ func execute(ctx context.Context, c *Change, t Target, st StateStore) error {
 		}
 	}
 	return fmt.Errorf("unsupported change %s %s", c.Action, c.Kind)
+}
+
+// plural is "1 change" or "2 changes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

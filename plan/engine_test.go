@@ -815,3 +815,47 @@ func TestInvalidGroupNameFromIdP(t *testing.T) {
 	hasNotice(t, p, plan.NoticeGroup, `IdP group "Sales+Ops" maps to "sales+ops", which Confluence would reject`)
 	w.apply(t, p)
 }
+
+// A run that made no change and had one fail is an error, not partial;
+// its message counts in good English.
+func TestApplyOutcomeErrorWhenNothingApplied(t *testing.T) {
+	w := newWorld(idpConfig("entra", 0))
+	w.sources["entra"].Set(plan.Snapshot{Users: []plan.SourceUser{su("1", "alice", true)}})
+	w.target.Fail["CreateUser alice"] = errors.New("402 no licence seats")
+	p := w.plan(t, plan.Options{})
+	res, err := plan.Apply(context.Background(), p, w.target, w.state, plan.ApplyOptions{})
+	var ae *plan.ApplyError
+	if !errors.As(err, &ae) || res.Run.Outcome != "error" || res.Applied != 0 {
+		t.Fatalf("err = %v, run = %+v", err, res.Run)
+	}
+	if !strings.HasPrefix(res.Run.Message, "1 of 1 change failed") {
+		t.Errorf("message = %q", res.Run.Message)
+	}
+	runs, _ := w.state.Runs(context.Background(), 1)
+	if len(runs) != 1 || runs[0].Outcome != "error" {
+		t.Fatalf("audit log = %+v", runs)
+	}
+	delete(w.target.Fail, "CreateUser alice")
+	p = w.plan(t, plan.Options{})
+	if res := w.apply(t, p); res.Run.Message != "1 change applied" {
+		t.Errorf("message = %q", res.Run.Message)
+	}
+}
+
+// Refusals are recorded in the audit log without the lock.
+func TestRecordRefusal(t *testing.T) {
+	st := plantest.NewState()
+	if err := st.AcquireLock(context.Background(), "elsewhere:1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := plan.HoldLock(context.Background(), st, "here:2", 0); !errors.Is(err, plan.ErrLocked) || strings.Contains(err.Error(), "take the apply lock") {
+		t.Fatalf("HoldLock = %v, want the bare *LockedError", err)
+	}
+	if err := plan.RecordRefusal(context.Background(), st, "", "the apply lock is held by elsewhere:1"); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := st.Runs(context.Background(), 10)
+	if len(runs) != 1 || runs[0].Trigger != "cli" || runs[0].Outcome != "refused" || runs[0].ID == "" || !strings.Contains(runs[0].Message, "elsewhere:1") {
+		t.Fatalf("runs = %+v", runs)
+	}
+}

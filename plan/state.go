@@ -117,8 +117,11 @@ type Run struct {
 	// Trigger says what started it: "cli", "auto" (serve after SCIM
 	// changes), "reconcile" (serve's periodic run).
 	Trigger string
-	// Outcome is "applied", "partial" (some actions failed), "refused"
-	// (a safety threshold or the source-health guard stopped it) or "error".
+	// Outcome is "applied", "partial" (some actions failed or did not
+	// run, some were made), "refused" (a safety threshold, the
+	// source-health guard, a stale saved plan or the apply lock stopped
+	// it; nothing was applied) or "error" (nothing was made: the run
+	// failed, or every change it tried failed).
 	Outcome string
 	Message string
 	Actions []RunAction

@@ -141,7 +141,7 @@ func ApplySummary(w io.Writer, r *plan.Result, color bool) error {
 	var msg string
 	switch {
 	case r.Failed == 0 && r.NotRun == 0:
-		msg = pt.paint("32", fmt.Sprintf("Apply complete: %d changes applied.", r.Applied))
+		msg = pt.paint("32", fmt.Sprintf("Apply complete: %d %s applied.", r.Applied, plural("change", r.Applied)))
 	default:
 		msg = pt.paint("31", fmt.Sprintf("Apply incomplete: %d applied, %d failed, %d not run.", r.Applied, r.Failed, r.NotRun))
 	}
