@@ -68,9 +68,14 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	if opts.file != "" && (len(opts.idps) > 0 || opts.allowMassChanges) {
 		return errors.New("--idp and --allow-mass-changes belong to the plan: give them to confsync plan --out, not to apply FILE")
 	}
-	if opts.file == "" && !opts.autoApprove && (opts.json || !isTerminalReader(opts.stdin)) {
-		return errors.New("apply asks for confirmation, and there is no terminal to ask on; " +
-			"review with confsync plan --out FILE and run confsync apply FILE, or pass --auto-approve")
+	if opts.file == "" && !opts.autoApprove {
+		if opts.json {
+			return errors.New("apply --json does not ask for confirmation: give it --auto-approve, or a plan FILE saved by confsync plan --out")
+		}
+		if !isTerminalReader(opts.stdin) {
+			return errors.New("apply asks for confirmation, and there is no terminal to ask on; " +
+				"review with confsync plan --out FILE and run confsync apply FILE, or pass --auto-approve")
+		}
 	}
 	var saved *plan.Plan
 	if opts.file != "" {
@@ -85,6 +90,21 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	}
 	defer s.Close()
 
+	// The lock comes first: a second apply stops before it reads or
+	// shows anything, and nothing changes between the plan shown (or
+	// checked) and its apply.
+	lctx, release, err := plan.HoldLock(ctx, s.store, "", 0)
+	if err != nil {
+		var locked *plan.LockedError
+		if errors.As(err, &locked) {
+			// Appending a run needs no lock.
+			return errors.Join(err, plan.RecordRefusal(ctx, s.store, "cli", locked.Error()))
+		}
+		return err
+	}
+	defer release()
+	ctx = lctx
+
 	terminal := !opts.json && views.IsTerminal(opts.stderr)
 	color := views.ColorFor(opts.stdout)
 	var readHook plan.Hook
@@ -95,11 +115,15 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	var p *plan.Plan
 	if saved != nil {
 		now, err := s.compute(ctx, readHook, plan.Options{IDPs: saved.IDPFilter, AllowMassChanges: saved.AllowMassChanges})
+		var safety *plan.SafetyError
+		if errors.As(err, &safety) {
+			return refuse(ctx, s, fmt.Errorf("the saved plan was not applied: the current state exceeds the safety thresholds: %w", safety))
+		}
 		if err != nil {
 			return fmt.Errorf("check the saved plan against the current state: %w", err)
 		}
 		if err := plan.Stale(saved, now); err != nil {
-			return err
+			return refuse(ctx, s, err)
 		}
 		p = saved
 	} else {
@@ -109,7 +133,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 			if rerr := renderPlan(opts.stdout, p, opts.json); rerr != nil {
 				return rerr
 			}
-			return fmt.Errorf("%w; nothing was applied", safety)
+			return refuse(ctx, s, fmt.Errorf("%w; nothing was applied", safety))
 		}
 		if err != nil {
 			return err
@@ -152,7 +176,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		progress = views.NewProgress(opts.stderr, terminal, views.ColorFor(opts.stderr))
 		hook = progress
 	}
-	res, err := plan.Apply(ctx, p, s.target, s.store, plan.ApplyOptions{Parallelism: par, Hook: hook, Trigger: "cli"})
+	res, err := plan.Apply(ctx, p, s.target, s.store, plan.ApplyOptions{Parallelism: par, Hook: hook, Trigger: "cli", LockHeld: true})
 	if progress != nil {
 		progress.Finish()
 	}
@@ -163,16 +187,26 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		if jerr := writeApplyJSON(opts.stdout, res); jerr != nil {
 			return jerr
 		}
-	} else {
-		var failed *plan.ApplyError
-		if errors.As(err, &failed) {
-			writeFailures(opts.stderr, p, res)
-		}
-		if serr := views.ApplySummary(opts.stdout, res, color); serr != nil {
-			return serr
-		}
+		return err
+	}
+	var failed *plan.ApplyError
+	if errors.As(err, &failed) {
+		// Each failure was shown as it happened; the summary ends it.
+		writeNotRun(opts.stderr, res)
+	}
+	if serr := views.ApplySummary(opts.stdout, res, color); serr != nil {
+		return serr
+	}
+	if failed != nil {
+		return &exitError{code: 1} // reported: the failures and the summary
 	}
 	return err
+}
+
+// refuse records a refused apply in the audit log and returns why it was
+// refused.
+func refuse(ctx context.Context, s *engineSession, why error) error {
+	return errors.Join(why, plan.RecordRefusal(ctx, s.store, "cli", why.Error()))
 }
 
 func isTerminalReader(r io.Reader) bool {
@@ -190,23 +224,16 @@ func confirm(in io.Reader, out io.Writer) (bool, error) {
 	return strings.TrimSpace(line) == "yes", nil
 }
 
-// writeFailures lists the changes that failed; those that did not run
-// (interrupted, or after a failed dependency) are only counted.
-func writeFailures(w io.Writer, p *plan.Plan, res *plan.Result) {
-	var dep *plan.DependencyError
-	skipped := 0
-	for i, err := range res.Errors {
-		switch {
-		case err == nil:
-		case errors.Is(err, plan.ErrNotRun) || errors.As(err, &dep):
-			skipped++
-		default:
-			c := &p.Changes[i]
-			fmt.Fprintf(w, "Error: %s %s: %v\n", c.Action, c.Object(), err)
-		}
-	}
-	if skipped > 0 {
-		fmt.Fprintf(w, "%d changes did not run; the next plan shows them again.\n", skipped)
+// writeNotRun counts the changes that did not run (interrupted, or after
+// a failed dependency); the failures themselves were shown as they
+// happened.
+func writeNotRun(w io.Writer, res *plan.Result) {
+	switch res.NotRun {
+	case 0:
+	case 1:
+		fmt.Fprintln(w, "1 change did not run; the next plan shows it again.")
+	default:
+		fmt.Fprintf(w, "%d changes did not run; the next plan shows them again.\n", res.NotRun)
 	}
 }
 

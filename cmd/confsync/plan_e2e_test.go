@@ -69,9 +69,13 @@ safety {
 }
 `
 
-func newE2E(t *testing.T) *e2e {
+func newE2E(t *testing.T, emuOpts ...func(*emulator.Options)) *e2e {
 	t.Helper()
-	emu, emuURL := emulator.Start(t, emulator.Options{AdminToken: "emu-admin-token"})
+	o := emulator.Options{AdminToken: "emu-admin-token"}
+	for _, f := range emuOpts {
+		f(&o)
+	}
+	emu, emuURL := emulator.Start(t, o)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), fmt.Appendf(nil, e2eConfig, emuURL), 0o644); err != nil {
 		t.Fatal(err)
