@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -44,6 +45,53 @@ type Store struct {
 	checkpointDB   *sql.DB
 	stopCheckpoint chan struct{}
 	checkpointDone chan struct{}
+	// reads caches prepared read statements by query text, so that the hot
+	// lookups (a SCIM filter per Entra request) are not parsed again each
+	// time; database/sql prepares each on a connection at first use there.
+	reads readStatements
+}
+
+// maxReadStatements bounds the statement cache; queries past it run
+// unprepared (the set of read query shapes is small, so it is never hit in
+// practice).
+const maxReadStatements = 128
+
+type readStatements struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// get returns the prepared statement for q, preparing it on first use, or
+// nil when the cache is full.
+func (c *readStatements) get(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[q]; ok {
+		return st, nil
+	}
+	if len(c.stmts) >= maxReadStatements {
+		return nil, nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[q] = st
+	return st, nil
+}
+
+func (c *readStatements) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var err error
+	for _, st := range c.stmts {
+		err = errors.Join(err, st.Close())
+	}
+	c.stmts = nil
+	return err
 }
 
 var _ store.Store = (*Store)(nil)
@@ -193,9 +241,9 @@ func (s *Store) Close() error {
 		close(s.stopCheckpoint)
 		<-s.checkpointDone
 	}
-	var err error
+	err := s.reads.close()
 	if s.checkpointDB != nil {
-		err = s.checkpointDB.Close()
+		err = errors.Join(err, s.checkpointDB.Close())
 	}
 	err = errors.Join(err, s.w.Close())
 	if s.r != nil && s.r != s.w {
@@ -229,11 +277,25 @@ func (t *txn) queryRow(q string, args ...any) *sql.Row {
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.r.QueryContext(ctx, s.d.rebind(q), args...)
+	q = s.d.rebind(q)
+	st, err := s.reads.get(ctx, s.r, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.r.QueryContext(ctx, q, args...)
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.r.QueryRowContext(ctx, s.d.rebind(q), args...)
+	q = s.d.rebind(q)
+	st, err := s.reads.get(ctx, s.r, q)
+	if err != nil || st == nil {
+		// A failed prepare is reported by running the query itself.
+		return s.r.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // now is the store's clock, at the precision it keeps (microseconds).
