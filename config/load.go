@@ -313,6 +313,14 @@ func hashTokens(h io.Writer, src []byte, filename string) {
 		h.Write(src)
 		return
 	}
+	buf := make([]byte, 0, len(src)+len(toks)*8)
+	put := func(ty hclsyntax.TokenType, b []byte) {
+		buf = strconv.AppendInt(buf, int64(ty), 10)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, int64(len(b)), 10)
+		buf = append(buf, '\n')
+		buf = append(buf, b...)
+	}
 	comma := false // a comma seen but not written yet
 	for _, t := range toks {
 		switch t.Type {
@@ -325,12 +333,12 @@ func hashTokens(h io.Writer, src []byte, filename string) {
 			comma = false // a trailing comma means nothing
 		}
 		if comma {
-			fmt.Fprintf(h, "%d 1\n,", hclsyntax.TokenComma)
+			put(hclsyntax.TokenComma, []byte{','})
 			comma = false
 		}
-		fmt.Fprintf(h, "%d %d\n", t.Type, len(t.Bytes))
-		h.Write(t.Bytes)
+		put(t.Type, t.Bytes)
 	}
+	h.Write(buf)
 }
 
 // redact removes every sensitive value from the diagnostics' text and keeps
