@@ -303,13 +303,7 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *request, id string) error
 }
 
 func groupMap(g *store.Group) (map[string]any, error) {
-	m := map[string]any{}
-	if len(g.Attributes) > 0 {
-		if err := json.Unmarshal(g.Attributes, &m); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return decodeStored(g.Attributes)
 }
 
 // memberPageSize is the page size used to read a group's members.

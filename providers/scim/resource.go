@@ -45,6 +45,59 @@ func decodeObject(body []byte) (map[string]any, error) {
 	if !cleanStrings(m, 0) {
 		return nil, badRequest(typeInvalidValue, "strings may not contain NUL characters, and objects may not nest deeper than 64 levels")
 	}
+	if n, ok := badNumber(m); ok {
+		return nil, badRequest(typeInvalidValue, "the number %s is out of range: numbers must fit a 64-bit floating point value", truncate(n, 40))
+	}
+	return m, nil
+}
+
+// badNumber returns the first number in v that does not fit a float64
+// (such as 1e999), which no reader of the stored resource could decode.
+func badNumber(v any) (string, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		if _, err := strconv.ParseFloat(string(x), 64); err != nil {
+			return string(x), true
+		}
+	case map[string]any:
+		for _, e := range x {
+			if n, bad := badNumber(e); bad {
+				return n, true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if n, bad := badNumber(e); bad {
+				return n, true
+			}
+		}
+	}
+	return "", false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// decodeStored decodes a stored resource's attributes, numbers kept as
+// json.Number (as they were when written), so that no stored value can
+// make a read fail.
+func decodeStored(raw []byte) (map[string]any, error) {
+	m := map[string]any{}
+	if len(raw) == 0 {
+		return m, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
 	return m, nil
 }
 

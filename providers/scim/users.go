@@ -195,13 +195,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *request, id string) error 
 
 // userMap decodes a stored user's attributes.
 func userMap(u *store.User) (map[string]any, error) {
-	m := map[string]any{}
-	if len(u.Attributes) > 0 {
-		if err := json.Unmarshal(u.Attributes, &m); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return decodeStored(u.Attributes)
 }
 
 // renderUser builds the SCIM representation of a stored user.

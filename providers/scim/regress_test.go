@@ -1,0 +1,69 @@
+package scim
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/providers/store"
+)
+
+// TestHugeNumbersRejected: a number no float64 holds (1e999) is refused
+// with 400 before anything is written, in POST, PUT and PATCH bodies.
+func TestHugeNumbersRejected(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ts := newTestServer(t, st)
+		expectError(t, ts.do(t, "POST", "/Users", `{"userName":"poisonX","x":1e999}`), 400, "invalidValue")
+		expectError(t, ts.do(t, "POST", "/Groups", `{"displayName":"poisonG","x":[{"n":-1e999}]}`), 400, "invalidValue")
+		r := expect(t, ts.do(t, "GET", `/Users?filter=userName+eq+"poisonX"`, nil), 200)
+		if n := r.json(t)["totalResults"]; n != float64(0) {
+			t.Fatalf("a refused POST was stored: %s", r.body)
+		}
+		r = expect(t, ts.do(t, "GET", `/Groups?filter=displayName+eq+"poisonG"`, nil), 200)
+		if n := r.json(t)["totalResults"]; n != float64(0) {
+			t.Fatalf("a refused group POST was stored: %s", r.body)
+		}
+		id := createUser(t, ts, "fine@example.com", "")
+		expectError(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"add","path":"urn:custom:ext:1.0:User:n","value":1e400}]}`), 400, "invalidValue")
+		expectError(t, ts.do(t, "PUT", "/Users/"+id, `{"userName":"fine@example.com","x":1e999}`), 400, "invalidValue")
+		r = expect(t, ts.do(t, "GET", "/Users/"+id, nil), 200)
+		if strings.Contains(string(r.body), "urn:custom") || get(r.json(t), "meta.version") != `W/"1"` {
+			t.Fatalf("a refused write changed the user: %s", r.body)
+		}
+		// Ordinary big and precise numbers still go through as sent.
+		r = expect(t, ts.do(t, "POST", "/Users", `{"userName":"nums","x":1e300,"y":12345678901234567890}`), 201)
+		if !strings.Contains(string(r.body), `"y":12345678901234567890`) {
+			t.Fatalf("number not kept as sent: %s", r.body)
+		}
+	})
+}
+
+// TestStoredHugeNumberReadable: a number that no float64 holds, already in
+// the store (written before the check existed), never makes reads, PATCH,
+// filters or the plan source fail.
+func TestStoredHugeNumberReadable(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		u := &store.User{IDP: "entra", ID: "poison-user", UserName: "poison@example.com", Active: true,
+			Attributes: []byte(`{"userName":"poison@example.com","x":1e999,"title":"t"}`)}
+		if err := st.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		g := &store.Group{IDP: "entra", ID: "poison-group", DisplayName: "poison",
+			Attributes: []byte(`{"displayName":"poison","x":1e999}`)}
+		if err := st.CreateGroup(ctx, g, nil); err != nil {
+			t.Fatal(err)
+		}
+		ts := newTestServer(t, st)
+		expect(t, ts.do(t, "GET", "/Users/poison-user", nil), 200)
+		expect(t, ts.do(t, "GET", "/Groups/poison-group", nil), 200)
+		expect(t, ts.do(t, "GET", `/Users?filter=title+pr`, nil), 200)
+		expect(t, ts.do(t, "GET", `/Groups?filter=displayName+co+"poi"`, nil), 200)
+		expect(t, ts.do(t, "PATCH", "/Users/poison-user", `{"Operations":[{"op":"replace","path":"title","value":"u"}]}`), 200)
+		expect(t, ts.do(t, "PATCH", "/Groups/poison-group", `{"Operations":[{"op":"replace","path":"externalId","value":"e"}]}`), 204)
+		if _, err := NewSource(st, "entra").Read(ctx, plan.ReadRequest{Attributes: []string{"userName", "title"}}); err != nil {
+			t.Fatalf("source read: %v", err)
+		}
+	})
+}
