@@ -233,6 +233,11 @@ type Plan struct {
 	// plan is refused when either changed since.
 	DesiredFingerprint string `json:"desired_fingerprint"`
 	ActualFingerprint  string `json:"actual_fingerprint"`
+	// ConfluenceFingerprint and StateFingerprint digest the two halves of
+	// ActualFingerprint alone, so that a stale plan can say which side
+	// changed. Plans saved before they existed have them empty.
+	ConfluenceFingerprint string `json:"confluence_fingerprint,omitempty"`
+	StateFingerprint      string `json:"state_fingerprint,omitempty"`
 	// AllowMassChanges records that the safety thresholds were waived.
 	AllowMassChanges bool `json:"allow_mass_changes,omitempty"`
 }

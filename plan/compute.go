@@ -151,6 +151,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	})
 	p.Notices = append(p.Notices, d.notices...)
 	p.DesiredFingerprint, p.ActualFingerprint = d.desiredDigest(), d.actualFP.digest
+	p.ConfluenceFingerprint, p.StateFingerprint = d.actualFP.confluence, d.actualFP.state
 
 	if p.Empty() {
 		// Nothing to apply: the reads describe what Confluence already

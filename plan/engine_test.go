@@ -652,22 +652,28 @@ func TestStale(t *testing.T) {
 		name   string
 		change func(w *world)
 		want   string
+		// also are further parts the message must have, not parts it
+		// must not.
+		also, not []string
 	}{
-		{"unchanged", func(w *world) {}, ""},
-		{"config", func(w *world) { w.cfg.Hash = "cfg2" }, "configuration changed"},
+		{"unchanged", func(w *world) {}, "", nil, nil},
+		{"config", func(w *world) { w.cfg.Hash = "cfg2" }, "configuration changed", nil, nil},
 		{"idp", func(w *world) {
 			w.sources["entra"].Set(plan.Snapshot{Users: []plan.SourceUser{su("1", "alice", true), su("2", "bob", false)}, Groups: []plan.SourceGroup{sg("g", "devs", "1")}})
-		}, "identities in the IdPs changed"},
+		}, "identities in the IdPs changed", nil, nil},
 		{"idp membership", func(w *world) {
 			w.sources["entra"].Set(plan.Snapshot{Users: []plan.SourceUser{su("1", "alice", true), su("2", "bob", true)}, Groups: []plan.SourceGroup{sg("g", "devs", "1", "2")}})
-		}, "identities in the IdPs changed"},
-		{"confluence membership", func(w *world) { w.target.PutGroup("devs", "carol") }, "Confluence or confsync's ownership state changed"},
+		}, "identities in the IdPs changed", nil, nil},
+		{"confluence membership", func(w *world) { w.target.PutGroup("devs", "carol") }, "Confluence changed",
+			nil, []string{"ownership"}},
 		{"confluence user", func(w *world) {
 			w.target.PutUser(plan.ActualUser{Username: "alice", DisplayName: "x", Email: "a@x.org", Active: true})
-		}, "Confluence or confsync's ownership state changed"},
+		}, "Confluence changed",
+			[]string{"create user alice (no longer planned)", "adopt user alice (now planned)", "update user alice (now planned)"},
+			[]string{"ownership", "and 1 more"}},
 		{"ownership", func(w *world) {
 			w.state.RecordMembership(context.Background(), plan.ManagedMembership{Username: "bob", Group: "devs", IDP: "entra"})
-		}, "ownership state changed"},
+		}, "confsync's ownership state changed (another apply ran", nil, []string{"Confluence changed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -686,6 +692,16 @@ func TestStale(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Stale = %v, want %q", err, tt.want)
+			}
+			for _, s := range tt.also {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("Stale = %v, want it to say %q", err, s)
+				}
+			}
+			for _, s := range tt.not {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("Stale = %v, want it not to say %q", err, s)
+				}
 			}
 		})
 	}

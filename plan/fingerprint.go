@@ -115,7 +115,10 @@ func boolString(b bool) string {
 // while the diff runs, with the name hashes it needed.
 type actualFP struct {
 	digest string
-	uh, gh []h128
+	// confluence and state digest each side alone, so that a stale
+	// saved plan can say which one changed.
+	confluence, state string
+	uh, gh            []h128
 }
 
 // interned is a snapshot of the interning tables, taken when only one
@@ -171,7 +174,8 @@ func (d *diff) actualDigest(in interned) actualFP {
 			owned.addHash(combine(uh[uid], gh[r.gid], lastH))
 		}
 	}
-	return actualFP{digest: digest(&users, &groups, &members, &owned), uh: uh, gh: gh}
+	return actualFP{digest: digest(&users, &groups, &members, &owned),
+		confluence: digest(&users, &groups, &members), state: digest(&owned), uh: uh, gh: gh}
 }
 
 // desiredDigest digests the desired state: the users that won their
