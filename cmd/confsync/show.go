@@ -23,7 +23,9 @@ func newShowCmd() *cobra.Command {
 		Long: `Renders a saved plan file, as plan printed it or as JSON. It reads neither
 the configuration nor Confluence: it shows what apply FILE would do if the
 plan is still current.`,
-		Args: cobra.ExactArgs(1),
+		// The flag is in Use already; cobra would append "[flags]" after FILE.
+		DisableFlagsInUseLine: true,
+		Args:                  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.file, opts.stdout = args[0], cmd.OutOrStdout()
 			return runShow(cmd.Context(), opts)
