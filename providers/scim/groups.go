@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/confsync/confsync/providers/scim/filter"
 	"github.com/confsync/confsync/providers/store"
 	"github.com/google/uuid"
 )
@@ -186,7 +187,11 @@ func (s *Server) createGroup(w http.ResponseWriter, r *request) error {
 	s.changed(r.idp)
 	res, err := s.renderGroup(r, g, projection{})
 	if err != nil {
-		return err
+		// The group is committed: answer it without the members that could not be read.
+		s.log.ErrorContext(r.Context(), "scim: render a created group", "idp", r.idp, "id", g.ID, "err", err)
+		if res, err = s.renderGroup(r, g, projection{exclude: []filter.AttrPath{{Name: "members"}}}); err != nil {
+			return err
+		}
 	}
 	w.Header().Set("Location", r.base+"/Groups/"+g.ID)
 	w.Header().Set("ETag", etag(g.Version))
@@ -230,7 +235,8 @@ func (s *Server) getGroup(w http.ResponseWriter, r *request, id string) error {
 
 // replaceGroup is PUT. A body without members leaves the members as they
 // are (Okta and Entra PUT group attributes without the member list);
-// a body with members replaces them.
+// a body with members replaces them. Without If-Match it is retried until
+// it applies when another write to the group came in between.
 func (s *Server) replaceGroup(w http.ResponseWriter, r *request, id string) error {
 	body, err := readJSONObject(r.Request)
 	if err != nil {
@@ -239,43 +245,54 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *request, id string) erro
 	if bid := getString(body, "id"); bid != "" && bid != id {
 		return badRequest(typeMutability, "id %q in the body does not match the id in the path", bid)
 	}
-	ng, members, hasMembers, err := s.groupFromBody(r, body)
-	if err != nil {
-		return err
-	}
-	cur, err := s.loadGroup(r, id)
-	if err != nil {
-		return err
-	}
-	want, err := ifMatch(r.Request, cur.Version)
-	if err != nil {
-		return err
-	}
-	if want == 0 {
-		want = cur.Version
-	}
-	ng.ID = id
-	ng.Created = cur.Created
-	if err := s.opts.Store.ReplaceGroup(r.Context(), ng, want); err != nil {
-		return groupConflict(ng.DisplayName, err)
-	}
-	if hasMembers {
-		if err := s.opts.Store.ReplaceMembers(r.Context(), r.idp, id, members); err != nil {
-			return storeError(err, "group")
-		}
-	}
-	s.changed(r.idp)
-	g, err := s.loadGroup(r, id)
-	if err != nil {
-		return err
-	}
 	proj, err := parseProjection(r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
 	if err != nil {
 		return err
 	}
-	res, err := s.renderGroup(r, g, proj)
+	ng, members, hasMembers, err := s.groupFromBody(r, body)
 	if err != nil {
 		return err
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := s.loadGroup(r, id)
+		if err != nil {
+			return err
+		}
+		if _, err := ifMatch(r.Request, cur.Version); err != nil {
+			return err
+		}
+		ng.ID = id
+		ng.Created = cur.Created
+		err = s.opts.Store.ReplaceGroup(r.Context(), ng, cur.Version)
+		if s.retry(r, err, attempt) {
+			continue
+		}
+		if err != nil {
+			return groupConflict(ng.DisplayName, err)
+		}
+		break
+	}
+	if hasMembers {
+		if err := s.opts.Store.ReplaceMembers(r.Context(), r.idp, id, members); err != nil {
+			s.changed(r.idp)
+			return storeError(err, "group")
+		}
+	}
+	s.changed(r.idp)
+	// The write is committed: answer it even when reading it back fails.
+	g, err := s.opts.Store.GetGroup(r.Context(), r.idp, id)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "scim: read back a written group", "idp", r.idp, "id", id, "err", err)
+		g = ng
+		proj.exclude = append(proj.exclude, filter.AttrPath{Name: "members"})
+	}
+	res, err := s.renderGroup(r, g, proj)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "scim: render a written group", "idp", r.idp, "id", id, "err", err)
+		proj.exclude = append(proj.exclude, filter.AttrPath{Name: "members"})
+		if res, err = s.renderGroup(r, g, proj); err != nil {
+			return err
+		}
 	}
 	w.Header().Set("ETag", etag(g.Version))
 	return writeJSON(w, http.StatusOK, res)

@@ -2,16 +2,41 @@ package scim
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/confsync/confsync/providers/scim/filter"
 	"github.com/confsync/confsync/providers/store"
 )
 
-// maxPatchRetries bounds how often a PATCH re-reads and re-applies after a
-// concurrent write changed the resource under it.
-const maxPatchRetries = 8
+// retry reports whether a read-modify-write that failed with err should
+// be read and applied again: only when another write changed the resource
+// in between (store.ErrVersionMismatch) and the client sent no If-Match,
+// for as long as the request's context lives. After the first attempts it
+// waits a little (randomly, growing with attempt) so that writers racing
+// on one resource spread out instead of spinning.
+func (s *Server) retry(r *request, err error, attempt int) bool {
+	if !errors.Is(err, store.ErrVersionMismatch) || r.Header.Get("If-Match") != "" {
+		return false
+	}
+	ctx := r.Context()
+	if ctx.Err() != nil {
+		return false
+	}
+	if attempt >= 2 {
+		wait := time.Duration(rand.Int64N(int64(min(attempt, 50))*int64(time.Millisecond))) + time.Millisecond
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
 
 // patchUser applies a PATCH to a user: read, apply in memory, write back
 // with the version read (retrying when another write came in between).
@@ -25,7 +50,10 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 	if err != nil {
 		return err
 	}
-	clientMatch := r.Header.Get("If-Match") != ""
+	proj, err := parseProjection(r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
+	if err != nil {
+		return err
+	}
 	var nu store.User
 	for attempt := 0; ; attempt++ {
 		u, err := s.loadUser(r, id)
@@ -55,7 +83,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 			return err
 		}
 		err = s.opts.Store.ReplaceUser(r.Context(), &nu, u.Version)
-		if errors.Is(err, store.ErrVersionMismatch) && !clientMatch && attempt < maxPatchRetries {
+		if s.retry(r, err, attempt) {
 			continue
 		}
 		if errors.Is(err, store.ErrConflict) {
@@ -67,7 +95,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 		break
 	}
 	s.changed(r.idp)
-	return s.answerUser(w, r, &nu, http.StatusOK)
+	return s.answerUser(w, r, &nu, proj, http.StatusOK)
 }
 
 // memberOp is a PATCH operation on a group's members, done as row
@@ -231,7 +259,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *request, id string) error 
 				return err
 			}
 			err = s.opts.Store.ReplaceGroup(r.Context(), &ng, g.Version)
-			if errors.Is(err, store.ErrVersionMismatch) && !clientMatch && attempt < maxPatchRetries {
+			if s.retry(r, err, attempt) {
 				if g, err = s.loadGroup(r, id); err != nil {
 					return err
 				}

@@ -114,6 +114,8 @@ func (s *Server) getUser(w http.ResponseWriter, r *request, id string) error {
 }
 
 // replaceUser is PUT: the body replaces every attribute (Okta's update).
+// Without If-Match it is retried until it applies when another write to
+// the user came in between; with If-Match it answers 412 then.
 func (s *Server) replaceUser(w http.ResponseWriter, r *request, id string) error {
 	body, err := readJSONObject(r.Request)
 	if err != nil {
@@ -122,50 +124,60 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *request, id string) error
 	if bid := getString(body, "id"); bid != "" && bid != id {
 		return badRequest(typeMutability, "id %q in the body does not match the id in the path", bid)
 	}
-	nu, attrs, err := userFromBody(r.idp, body)
-	if err != nil {
-		return err
-	}
-	cur, err := s.loadUser(r, id)
-	if err != nil {
-		return err
-	}
-	if _, ok := attrs["active"]; !ok {
-		// A PUT without active neither reactivates nor deactivates.
-		attrs["active"] = cur.Active
-		if err := fillUserFields(nu, attrs); err != nil {
-			return err
-		}
-	}
-	want, err := ifMatch(r.Request, cur.Version)
-	if err != nil {
-		return err
-	}
-	if want == 0 {
-		want = cur.Version
-	}
-	nu.ID = id
-	nu.Created = cur.Created
-	if err := s.opts.Store.ReplaceUser(r.Context(), nu, want); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return &Error{Status: http.StatusConflict, SCIMType: typeUniqueness, Detail: "a user with userName " + quote(nu.UserName) + " already exists", Err: err}
-		}
-		return storeError(err, "user")
-	}
-	s.changed(r.idp)
-	return s.answerUser(w, r, nu, http.StatusOK)
-}
-
-// answerUser answers a user just written (the store filled in its version
-// and times).
-func (s *Server) answerUser(w http.ResponseWriter, r *request, u *store.User, status int) error {
 	proj, err := parseProjection(r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
 	if err != nil {
 		return err
 	}
+	var nu *store.User
+	for attempt := 0; ; attempt++ {
+		var attrs map[string]any
+		nu, attrs, err = userFromBody(r.idp, body)
+		if err != nil {
+			return err
+		}
+		cur, err := s.loadUser(r, id)
+		if err != nil {
+			return err
+		}
+		if _, ok := attrs["active"]; !ok {
+			// A PUT without active neither reactivates nor deactivates.
+			attrs["active"] = cur.Active
+			if err := fillUserFields(nu, attrs); err != nil {
+				return err
+			}
+		}
+		if _, err := ifMatch(r.Request, cur.Version); err != nil {
+			return err
+		}
+		nu.ID = id
+		nu.Created = cur.Created
+		err = s.opts.Store.ReplaceUser(r.Context(), nu, cur.Version)
+		if s.retry(r, err, attempt) {
+			continue
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return &Error{Status: http.StatusConflict, SCIMType: typeUniqueness, Detail: "a user with userName " + quote(nu.UserName) + " already exists", Err: err}
+		}
+		if err != nil {
+			return storeError(err, "user")
+		}
+		break
+	}
+	s.changed(r.idp)
+	return s.answerUser(w, r, nu, proj, http.StatusOK)
+}
+
+// answerUser answers a user just written (the store filled in its version
+// and times). The write is committed, so a failure to read the user's
+// groups is logged and the answer goes without them rather than as a 500.
+func (s *Server) answerUser(w http.ResponseWriter, r *request, u *store.User, proj projection, status int) error {
 	res, err := s.renderUser(r, u, proj)
 	if err != nil {
-		return err
+		s.log.ErrorContext(r.Context(), "scim: render a written user", "idp", r.idp, "id", u.ID, "err", err)
+		proj.exclude = append(proj.exclude, filter.AttrPath{Name: "groups"})
+		if res, err = s.renderUser(r, u, proj); err != nil {
+			return err
+		}
 	}
 	w.Header().Set("ETag", etag(u.Version))
 	w.Header().Set("Location", r.base+"/Users/"+u.ID)
