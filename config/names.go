@@ -28,8 +28,17 @@ func ValidUsername(name string) error {
 // ValidGroupName reports why name cannot be a Confluence Data Center group
 // name, or nil. The rules are those of usernames: Confluence stores group
 // names in lower case, so lower-case a name before checking it.
+//
+// A "/" is refused too: a group name travels as a URL path segment, and
+// servlet containers reject an encoded slash in a path.
 func ValidGroupName(name string) error {
-	return validName(name, "group name")
+	if err := validName(name, "group name"); err != nil {
+		return err
+	}
+	if strings.Contains(name, "/") {
+		return errors.New(`a group name must not contain "/": it would not survive as a URL path segment`)
+	}
+	return nil
 }
 
 func validName(name, what string) error {
@@ -42,6 +51,8 @@ func validName(name, what string) error {
 		return fmt.Errorf("a %s must be at most %d bytes long", what, maxNameLength)
 	case strings.EqualFold(name, "anonymous"):
 		return fmt.Errorf(`%q is reserved and cannot be a %s`, name, what)
+	case name == "." || name == "..":
+		return fmt.Errorf("%q cannot be a %s: it would not survive as a URL path segment", name, what)
 	}
 	for _, r := range name {
 		switch {

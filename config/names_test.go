@@ -5,6 +5,16 @@ import (
 	"testing"
 )
 
+func TestGroupNameWithSlash(t *testing.T) {
+	// Usernames may hold a slash; group names travel as a URL path segment.
+	if err := ValidGroupName("sales/emea"); err == nil {
+		t.Error(`ValidGroupName("sales/emea") = nil, want an error`)
+	}
+	if err := ValidUsername("sales/emea"); err != nil {
+		t.Errorf(`ValidUsername("sales/emea") = %v, want nil`, err)
+	}
+}
+
 func TestValidGroupName(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -27,6 +37,8 @@ func TestValidGroupName(t *testing.T) {
 		{`say"`, false},
 		{strings.Repeat("g", 255), true},
 		{strings.Repeat("g", 256), false},
+		{".", false},
+		{"..", false},
 	} {
 		err := ValidGroupName(tc.name)
 		if (err == nil) != tc.ok {

@@ -3,6 +3,8 @@ package confluence
 import (
 	"strings"
 	"testing"
+
+	"github.com/confsync/confsync/config"
 )
 
 func TestValidateNames(t *testing.T) {
@@ -67,4 +69,23 @@ func FuzzValidateUsername(f *testing.F) {
 			t.Fatalf("accepted %q but cannot put it in a path: %v", s, err)
 		}
 	})
+}
+
+// TestNameRulesAgreeWithConfig checks that the plan-time checks (config's,
+// which plan uses) and this client's pre-request checks refuse the same
+// names, so that nothing a plan accepts is refused at apply.
+func TestNameRulesAgreeWithConfig(t *testing.T) {
+	names := []string{
+		"jdoe", "confluence-users", "équipe", "a.b", "sales/emea", ".", "..", "", " ", "two words",
+		"tab\tx", "Upper", "anonymous", "ANONYMOUS", "a,b", "a+b", `a\b`, "<x>", "it's", `q"`,
+		"ctl\x01", "bad\xffutf8", strings.Repeat("g", 255), strings.Repeat("g", 256),
+	}
+	for _, n := range names {
+		if got, want := ValidateUsername(n) == nil, config.ValidUsername(n) == nil; got != want {
+			t.Errorf("username %q: client accepts=%v, config accepts=%v", n, got, want)
+		}
+		if got, want := ValidateGroupName(n) == nil, config.ValidGroupName(n) == nil; got != want {
+			t.Errorf("group name %q: client accepts=%v, config accepts=%v", n, got, want)
+		}
+	}
 }
