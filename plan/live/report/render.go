@@ -120,7 +120,11 @@ func writeServe(w io.Writer, s *ServeStatus) {
 			stamp(t.At), t.From, stamp(t.Expired))
 	}
 	for _, r := range s.LastRuns {
-		fmt.Fprintf(w, "  last %s: %s %s (%d actions, %d failed) %s\n", r.Trigger, stamp(r.Finished), r.Outcome, r.Actions, r.Failed, oneLine(r.Message))
+		noun := "actions"
+		if r.Actions == 1 {
+			noun = "action"
+		}
+		fmt.Fprintf(w, "  last %s: %s %s (%d %s, %d failed) %s\n", r.Trigger, stamp(r.Finished), r.Outcome, r.Actions, noun, r.Failed, oneLine(r.Message))
 	}
 }
 
