@@ -78,6 +78,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 				return err
 			}
 		}
+		if _, ok := attrs["active"].(bool); !ok {
+			// Unassigning active must not give a disabled user access back
+			// (a user without active would be active), nor silently do nothing.
+			return badRequest(typeInvalidValue, "active cannot be removed or set to null: replace it with true or false")
+		}
 		nu = *u
 		if err := fillUserFields(&nu, attrs); err != nil {
 			return err

@@ -67,3 +67,28 @@ func TestStoredHugeNumberReadable(t *testing.T) {
 		}
 	})
 }
+
+// TestActiveCannotBeUnassigned: removing active or setting it to null in
+// a PATCH answers 400 and leaves a disabled user disabled, as "" does.
+func TestActiveCannotBeUnassigned(t *testing.T) {
+	ts := newTestServer(t, newMemStore())
+	id := createUser(t, ts, "disabled@example.com", "")
+	expect(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"active","value":false}]}`), 200)
+	for _, body := range []string{
+		`{"Operations":[{"op":"remove","path":"active"}]}`,
+		`{"Operations":[{"op":"replace","path":"active","value":null}]}`,
+		`{"Operations":[{"op":"add","path":"active","value":null}]}`,
+		`{"Operations":[{"op":"replace","value":{"active":null}}]}`,
+		`{"Operations":[{"op":"replace","path":"active","value":""}]}`,
+	} {
+		expectError(t, ts.do(t, "PATCH", "/Users/"+id, body), 400, "invalidValue")
+		if a := expect(t, ts.do(t, "GET", "/Users/"+id, nil), 200).json(t)["active"]; a != false {
+			t.Fatalf("after %s: active %v", body, a)
+		}
+	}
+	// A PUT with active null is a PUT without active: the value is kept.
+	expect(t, ts.do(t, "PUT", "/Users/"+id, `{"userName":"disabled@example.com","active":null}`), 200)
+	if a := expect(t, ts.do(t, "GET", "/Users/"+id, nil), 200).json(t)["active"]; a != false {
+		t.Fatalf("after PUT active null: active %v", a)
+	}
+}
