@@ -287,11 +287,11 @@ func managedCounts(p *Plan, own *Ownership) (users, groups, memberships int) {
 	for i := range own.Groups {
 		groupSet[own.Groups[i].Name] = true
 	}
+	// Managed memberships are unique by (username, group) in the state, and
+	// there can be a million of them: count them as they are, and look up
+	// only the (few) adopted ones among them instead of indexing them all.
 	type pair struct{ user, group string }
-	memberSet := make(map[pair]bool, len(own.Memberships))
-	for i := range own.Memberships {
-		memberSet[pair{own.Memberships[i].Username, own.Memberships[i].Group}] = true
-	}
+	adopted := map[pair]bool{}
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if c.Action != ActionAdopt {
@@ -306,10 +306,18 @@ func managedCounts(p *Plan, own *Ownership) (users, groups, memberships int) {
 		case KindGroup:
 			groupSet[c.Group] = true
 		case KindMembership:
-			memberSet[pair{c.User, c.Group}] = true
+			adopted[pair{c.User, c.Group}] = true
 		}
 	}
-	return len(userSet), len(groupSet), len(memberSet)
+	memberships = len(own.Memberships) + len(adopted)
+	if len(adopted) > 0 {
+		for i := range own.Memberships {
+			if adopted[pair{own.Memberships[i].Username, own.Memberships[i].Group}] {
+				memberships-- // already managed: counted once
+			}
+		}
+	}
+	return len(userSet), len(groupSet), memberships
 }
 
 func thresholdName(action string) string {
