@@ -92,3 +92,16 @@ func TestActiveCannotBeUnassigned(t *testing.T) {
 		t.Fatalf("after PUT active null: active %v", a)
 	}
 }
+
+// TestInvalidUTF8Refused: a body with bytes that are not UTF-8 answers 400
+// invalidSyntax instead of being stored with U+FFFD in their place.
+func TestInvalidUTF8Refused(t *testing.T) {
+	ts := newTestServer(t, newMemStore())
+	expectError(t, ts.do(t, "POST", "/Users", "{\"userName\":\"bad\xff\xfename\"}"), 400, "invalidSyntax")
+	expectError(t, ts.do(t, "POST", "/Groups", "{\"displayName\":\"g\xc3\"}"), 400, "invalidSyntax")
+	r := expect(t, ts.do(t, "GET", "/Users", nil), 200)
+	if n := r.json(t)["totalResults"]; n != float64(0) {
+		t.Fatalf("a body with invalid UTF-8 was stored: %s", r.body)
+	}
+	expect(t, ts.do(t, "POST", "/Users", `{"userName":"zoë@example.com"}`), 201)
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/confsync/confsync/providers/scim/filter"
 )
@@ -29,6 +30,11 @@ func readJSONObject(r *http.Request) (map[string]any, error) {
 
 // decodeObject parses body as one JSON object.
 func decodeObject(body []byte) (map[string]any, error) {
+	if !utf8.Valid(body) {
+		// The decoder would replace the bytes with U+FFFD: a different name
+		// than the one sent, which could then collide with another.
+		return nil, badRequest(typeInvalidSyntax, "the request body is not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
