@@ -40,6 +40,80 @@ func parseFilter(s string) (filter.Expr, error) {
 	return f, nil
 }
 
+// walkFilter calls fn with every comparison and presence test in f and
+// the definition of the multi-valued attribute whose value filter holds it
+// (nil at the top level).
+func walkFilter(f filter.Expr, parent *attrDef, kind *resourceKind, fn func(e filter.Expr, a filter.AttrPath, parent *attrDef) error) error {
+	switch x := f.(type) {
+	case *filter.And:
+		if err := walkFilter(x.L, parent, kind, fn); err != nil {
+			return err
+		}
+		return walkFilter(x.R, parent, kind, fn)
+	case *filter.Or:
+		if err := walkFilter(x.L, parent, kind, fn); err != nil {
+			return err
+		}
+		return walkFilter(x.R, parent, kind, fn)
+	case *filter.Not:
+		return walkFilter(x.X, parent, kind, fn)
+	case *filter.Compare:
+		return fn(x, x.Attr, parent)
+	case *filter.Present:
+		return fn(x, x.Attr, parent)
+	case *filter.ValuePath:
+		var def *attrDef
+		if kind != nil && parent == nil {
+			def = kind.def(x.Attr.URN, x.Attr.Name)
+		}
+		if err := walkFilter(x.Filter, def, kind, fn); err != nil {
+			return err
+		}
+		if x.Cmp != nil {
+			return walkFilter(x.Cmp, def, kind, fn)
+		}
+	}
+	return nil
+}
+
+// checkFilterTypes refuses a filter that compares a dateTime attribute
+// (meta.created, meta.lastModified) with a value that is not a date-time:
+// it could match nothing, silently.
+func checkFilterTypes(kind *resourceKind, f filter.Expr) error {
+	if f == nil {
+		return nil
+	}
+	return walkFilter(f, nil, kind, func(e filter.Expr, a filter.AttrPath, parent *attrDef) error {
+		c, ok := e.(*filter.Compare)
+		if !ok || c.Value == nil {
+			return nil
+		}
+		var def *attrDef
+		if parent != nil {
+			def = findAttr(parent.Sub, a.Name)
+		} else {
+			def = kind.def(a.URN, a.Name)
+		}
+		if def != nil && a.Sub != "" {
+			def = findAttr(def.Sub, a.Sub)
+		}
+		if def == nil || def.Type != "dateTime" {
+			return nil
+		}
+		switch c.Op {
+		case filter.Eq, filter.Ne, filter.Gt, filter.Ge, filter.Lt, filter.Le:
+		default:
+			return nil
+		}
+		if _, isString := c.Value.(string); isString {
+			if _, ok := filter.ParseTime(c.Raw); ok {
+				return nil
+			}
+		}
+		return badRequest(typeInvalidFilter, "%s is a dateTime: compare it with a date-time such as \"2024-01-02T15:04:05Z\", not %s", a.String(), quote(c.Raw))
+	})
+}
+
 // qualify rewrites unqualified names of extension attributes in a filter
 // (Entra's legacy `manager eq "id"`) to their extension's URN.
 func qualify(kind *resourceKind, f filter.Expr) filter.Expr {
@@ -101,6 +175,9 @@ func (s *Server) list(w http.ResponseWriter, r *request, kind *resourceKind) err
 	if lq.filter, err = parseFilter(q.Get("filter")); err != nil {
 		return err
 	}
+	if err := checkFilterTypes(kind, lq.filter); err != nil {
+		return err
+	}
 	if lq.startIndex, lq.count, err = paging(q.Get("startIndex"), q.Get("count")); err != nil {
 		return err
 	}
@@ -133,6 +210,11 @@ func (s *Server) search(w http.ResponseWriter, r *request, kinds []*resourceKind
 	var lq listQuery
 	if lq.filter, err = parseFilter(sr.Filter); err != nil {
 		return err
+	}
+	for _, k := range kinds {
+		if err := checkFilterTypes(k, lq.filter); err != nil {
+			return err
+		}
 	}
 	si, c := "", ""
 	if sr.StartIndex != nil {

@@ -153,6 +153,9 @@ func splitGroupOps(ops []patchOp) ([]patchOp, []memberOp, error) {
 			if op.op != "remove" {
 				return nil, nil, badRequest(typeInvalidPath, "a members value filter can only be used to remove members")
 			}
+			if err := checkMemberFilter(op.path.Filter); err != nil {
+				return nil, nil, err
+			}
 			if ids, ok := memberIDsOf(op.path.Filter); ok {
 				mops = append(mops, memberOp{kind: "remove", ids: ids})
 			} else {
@@ -178,6 +181,19 @@ func splitGroupOps(ops []patchOp) ([]patchOp, []memberOp, error) {
 		}
 	}
 	return attrOps, mops, nil
+}
+
+// checkMemberFilter refuses a members value filter that names anything but
+// a member's sub-attributes (members[valu eq "x"] would remove nothing,
+// silently).
+func checkMemberFilter(f filter.Expr) error {
+	members := groupKind.def("", "members")
+	return walkFilter(f, members, nil, func(_ filter.Expr, a filter.AttrPath, _ *attrDef) error {
+		if a.URN != "" || a.Sub != "" || findAttr(members.Sub, a.Name) == nil {
+			return badRequest(typeInvalidPath, "members have no attribute %q: a members filter can use value, type, display and $ref", a.String())
+		}
+		return nil
+	})
 }
 
 // memberIDsOf returns the ids of a filter made of `value eq "id"`

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -104,4 +105,29 @@ func TestInvalidUTF8Refused(t *testing.T) {
 		t.Fatalf("a body with invalid UTF-8 was stored: %s", r.body)
 	}
 	expect(t, ts.do(t, "POST", "/Users", `{"userName":"zoë@example.com"}`), 201)
+}
+
+// TestFiltersNamingNothing: a members filter on an attribute members do
+// not have, and a dateTime compared with something that is no date-time,
+// answer 400 instead of silently matching nothing.
+func TestFiltersNamingNothing(t *testing.T) {
+	ts := newTestServer(t, newMemStore())
+	gid := expect(t, ts.do(t, "POST", "/Groups", `{"displayName":"f","members":[{"value":"x"}]}`), 201).json(t)["id"].(string)
+	expectError(t, ts.do(t, "PATCH", "/Groups/"+gid, `{"Operations":[{"op":"remove","path":"members[valu eq \"x\"]"}]}`), 400, "invalidPath")
+	expectError(t, ts.do(t, "PATCH", "/Groups/"+gid, `{"Operations":[{"op":"remove","path":"members[value eq \"x\" or displayName eq \"y\"]"}]}`), 400, "invalidPath")
+	expect(t, ts.do(t, "PATCH", "/Groups/"+gid, `{"Operations":[{"op":"remove","path":"members[type eq \"Group\"]"}]}`), 204)
+	if n := len(expect(t, ts.do(t, "GET", "/Groups/"+gid, nil), 200).json(t)["members"].([]any)); n != 1 {
+		t.Fatalf("%d members, want 1", n)
+	}
+	expect(t, ts.do(t, "PATCH", "/Groups/"+gid, `{"Operations":[{"op":"remove","path":"members[value eq \"x\"]"}]}`), 204)
+
+	createUser(t, ts, "dated@example.com", "")
+	for _, f := range []string{`meta.created gt "notadate"`, `meta.lastModified eq 12`, `meta.created lt true`, `title pr and not (meta.created ge "2024")`} {
+		expectError(t, ts.do(t, "GET", "/Users?filter="+url.QueryEscape(f), nil), 400, "invalidFilter")
+	}
+	expectError(t, ts.do(t, "POST", "/.search", `{"filter":"meta.created gt \"notadate\""}`), 400, "invalidFilter")
+	r := expect(t, ts.do(t, "GET", "/Users?filter="+url.QueryEscape(`meta.created gt "2020-01-01T00:00:00Z"`), nil), 200)
+	if n := r.json(t)["totalResults"]; n != float64(1) {
+		t.Fatalf("dateTime filter: %s", r.body)
+	}
 }

@@ -283,6 +283,10 @@ func orderOK(cmp int, op Op) bool {
 	return false
 }
 
+// ParseTime reads a filter value as an xsd:dateTime, the way comparisons
+// with dateTime attributes do (RFC 3339, or without a zone as UTC).
+func ParseTime(s string) (time.Time, bool) { return parseTime(s) }
+
 func parseTime(s string) (time.Time, bool) {
 	if len(s) < 19 || s[4] != '-' || s[10] != 'T' && s[10] != 't' {
 		return time.Time{}, false
