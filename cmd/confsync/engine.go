@@ -68,7 +68,7 @@ type engineSession struct {
 // openEngine loads the configuration and opens the store, the sources and
 // the target. Close releases them.
 func openEngine(ctx context.Context, ro *rootOptions, stderr io.Writer) (*engineSession, error) {
-	logger, err := engineLogger(ro, stderr)
+	logger, err := ro.logger(stderr, false) // the plan itself goes to stdout
 	if err != nil {
 		return nil, err
 	}
@@ -94,10 +94,4 @@ func (s *engineSession) Close() error { return s.store.Close() }
 // compute runs plan.Compute with the session's parts.
 func (s *engineSession) compute(ctx context.Context, hook plan.Hook, opts plan.Options) (*plan.Plan, error) {
 	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, State: s.store, Hook: hook, Options: opts})
-}
-
-// engineLogger logs to stderr at --log-level; the plan itself goes to
-// stdout.
-func engineLogger(ro *rootOptions, stderr io.Writer) (*slog.Logger, error) {
-	return ro.logger(stderr, false)
 }

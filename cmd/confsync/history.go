@@ -49,11 +49,7 @@ func runHistory(ctx context.Context, opts *historyOptions) error {
 	if err != nil {
 		return err
 	}
-	logger, err := engineLogger(opts.root, opts.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openCommandStore(ctx, opts.root, opts.stderr, cfg)
 	if err != nil {
 		return err
 	}

@@ -56,11 +56,6 @@ const (
 	serveShutdownTimeout   = 30 * time.Second
 )
 
-// serveLogger returns serve's JSON logger on stderr.
-func serveLogger(ro *rootOptions, stderr io.Writer) (*slog.Logger, error) {
-	return ro.logger(stderr, true)
-}
-
 // scimIDPs lists the IdPs serve answers SCIM for, with their configured
 // token hashes.
 func scimIDPs(cfg *config.Config) []scim.IDP {
@@ -107,7 +102,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	logger, err := serveLogger(opts.root, opts.stderr)
+	logger, err := opts.root.logger(opts.stderr, true) // JSON lines: serve runs as a service
 	if err != nil {
 		return err
 	}

@@ -52,11 +52,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	logger, err := engineLogger(opts.root, opts.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openCommandStore(ctx, opts.root, opts.stderr, cfg)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +12,16 @@ import (
 	"github.com/confsync/confsync/providers/store"
 	"github.com/confsync/confsync/providers/store/sqlstore"
 )
+
+// openCommandStore opens the configuration's store for a command run by
+// hand, logging to stderr at --log-level.
+func openCommandStore(ctx context.Context, ro *rootOptions, stderr io.Writer, cfg *config.Config) (store.Store, error) {
+	logger, err := ro.logger(stderr, false)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, cfg, logger)
+}
 
 // openStore opens the store the configuration names: PostgreSQL when
 // store { postgres = ... } is set, else the SQLite file (confsync.db beside

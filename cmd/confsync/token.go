@@ -165,11 +165,7 @@ func runTokenCreate(ctx context.Context, opts *tokenOptions) error {
 	if err != nil {
 		return err
 	}
-	logger, err := engineLogger(opts.ro, opts.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openCommandStore(ctx, opts.ro, opts.stderr, cfg)
 	if err != nil {
 		return err
 	}
@@ -197,11 +193,7 @@ func runTokenList(ctx context.Context, opts *tokenOptions) error {
 		_, err := scimIDP(cfg, opts.idp) // says which IdPs exist
 		return err
 	}
-	logger, err := engineLogger(opts.ro, opts.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openCommandStore(ctx, opts.ro, opts.stderr, cfg)
 	if err != nil {
 		return err
 	}
@@ -231,11 +223,7 @@ func runTokenRevoke(ctx context.Context, opts *tokenOptions) error {
 	if err != nil {
 		return err
 	}
-	logger, err := engineLogger(opts.ro, opts.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openCommandStore(ctx, opts.ro, opts.stderr, cfg)
 	if err != nil {
 		return err
 	}

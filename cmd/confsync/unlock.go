@@ -33,15 +33,11 @@ lock expires by itself after a few minutes.`,
 }
 
 func runForceUnlock(ctx context.Context, opts *unlockOptions) error {
-	logger, err := engineLogger(opts.ro, opts.stderr)
-	if err != nil {
-		return err
-	}
 	cfg, err := loadConfig(opts.ro, opts.stderr)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openCommandStore(ctx, opts.ro, opts.stderr, cfg)
 	if err != nil {
 		return err
 	}
