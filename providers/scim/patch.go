@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -98,8 +99,104 @@ func readOnlyAttr(name string) bool {
 	return false
 }
 
-// applyOp applies one operation to a resource's attributes.
+// applyOp applies one operation to a resource's attributes. When it adds
+// or replaces a value marked primary, the other values of that attribute
+// lose their primary mark (RFC 7644 §3.5.2).
 func applyOp(kind *resourceKind, obj map[string]any, op patchOp) error {
+	before := primaries(kind, obj)
+	if err := applyOneOp(kind, obj, op); err != nil {
+		return err
+	}
+	onePrimary(kind, obj, before)
+	return nil
+}
+
+// primaries returns, per multi-valued attribute with a primary
+// sub-attribute, the JSON of the values marked primary.
+func primaries(kind *resourceKind, obj map[string]any) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for k, v := range obj {
+		arr, ok := v.([]any)
+		if !ok || !hasPrimary(kind, k) {
+			continue
+		}
+		for _, el := range arr {
+			if isPrimary(el) {
+				if out[k] == nil {
+					out[k] = map[string]bool{}
+				}
+				out[k][valueKey(el)] = true
+			}
+		}
+	}
+	return out
+}
+
+func hasPrimary(kind *resourceKind, name string) bool {
+	d := kind.def("", name)
+	return d != nil && d.Multi && findAttr(d.Sub, "primary") != nil
+}
+
+func isPrimary(el any) bool {
+	m, ok := el.(map[string]any)
+	if !ok {
+		return false
+	}
+	b, _ := m["primary"].(bool)
+	return b
+}
+
+func valueKey(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// onePrimary leaves at most one value marked primary in each multi-valued
+// attribute: the first of those that were not primary before (the value
+// just added or replaced), else the first one. The others get primary
+// false (a copy of the value: values may be shared with the request).
+func onePrimary(kind *resourceKind, obj map[string]any, before map[string]map[string]bool) {
+	for k, v := range obj {
+		arr, ok := v.([]any)
+		if !ok || !hasPrimary(kind, k) {
+			continue
+		}
+		var marked []int
+		keep := -1
+		for i, el := range arr {
+			if !isPrimary(el) {
+				continue
+			}
+			marked = append(marked, i)
+			if keep < 0 && !before[k][valueKey(el)] {
+				keep = i
+			}
+		}
+		if len(marked) < 2 {
+			continue
+		}
+		if keep < 0 {
+			keep = marked[0]
+		}
+		out := make([]any, len(arr))
+		copy(out, arr)
+		for _, i := range marked {
+			if i == keep {
+				continue
+			}
+			src := arr[i].(map[string]any)
+			m := make(map[string]any, len(src))
+			for mk, mv := range src {
+				m[mk] = mv
+			}
+			m["primary"] = false
+			out[i] = m
+		}
+		obj[k] = out
+	}
+}
+
+func applyOneOp(kind *resourceKind, obj map[string]any, op patchOp) error {
 	if op.path != nil {
 		return applyPath(kind, obj, op.op, *op.path, op.value, op.hasValue, false)
 	}

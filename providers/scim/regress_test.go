@@ -131,3 +131,40 @@ func TestFiltersNamingNothing(t *testing.T) {
 		t.Fatalf("dateTime filter: %s", r.body)
 	}
 }
+
+// primaryValues returns the values of a user's emails marked primary.
+func primaryValues(t *testing.T, ts *testServer, id string) []string {
+	t.Helper()
+	var out []string
+	emails, _ := expect(t, ts.do(t, "GET", "/Users/"+id, nil), 200).json(t)["emails"].([]any)
+	for _, e := range emails {
+		m := e.(map[string]any)
+		if m["primary"] == true {
+			out = append(out, m["value"].(string))
+		}
+	}
+	return out
+}
+
+// TestOnePrimary: adding or replacing a value marked primary takes the
+// mark from the others (RFC 7644 §3.5.2); a body with several keeps the
+// first.
+func TestOnePrimary(t *testing.T) {
+	ts := newTestServer(t, newMemStore())
+	id := createUser(t, ts, "prim@example.com", `,"emails":[{"value":"a@x","type":"work","primary":true},{"value":"b@x","type":"home","primary":true}]`)
+	if p := primaryValues(t, ts, id); len(p) != 1 || p[0] != "a@x" {
+		t.Fatalf("after POST: primary %v, want [a@x]", p)
+	}
+	expect(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"add","path":"emails","value":[{"value":"c@x","type":"other","primary":true}]}]}`), 200)
+	if p := primaryValues(t, ts, id); len(p) != 1 || p[0] != "c@x" {
+		t.Fatalf("after add: primary %v, want [c@x]", p)
+	}
+	expect(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"emails[type eq \"home\"].primary","value":true}]}`), 200)
+	if p := primaryValues(t, ts, id); len(p) != 1 || p[0] != "b@x" {
+		t.Fatalf("after replace: primary %v, want [b@x]", p)
+	}
+	expect(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","value":{"emails":[{"value":"d@x","primary":true},{"value":"a@x","type":"work"}]}}]}`), 200)
+	if p := primaryValues(t, ts, id); len(p) != 1 || p[0] != "d@x" {
+		t.Fatalf("after path-less replace: primary %v, want [d@x]", p)
+	}
+}

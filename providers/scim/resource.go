@@ -170,6 +170,8 @@ func normalizeResource(kind *resourceKind, in map[string]any) (map[string]any, e
 			return nil, err
 		}
 	}
+	// RFC 7643 §2.4: primary true appears at most once; the first wins.
+	onePrimary(kind, out, nil)
 	return out, nil
 }
 
