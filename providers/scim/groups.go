@@ -156,6 +156,9 @@ func fillGroupFields(g *store.Group, attrs map[string]any) error {
 		return badRequest(typeInvalidValue, "displayName is required")
 	}
 	g.ExternalID = getString(attrs, "externalId")
+	if err := checkStoredLimits(attrs, "displayName", "externalId"); err != nil {
+		return err
+	}
 	raw, err := json.Marshal(attrs)
 	if err != nil {
 		return err

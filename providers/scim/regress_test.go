@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -167,4 +168,29 @@ func TestOnePrimary(t *testing.T) {
 	if p := primaryValues(t, ts, id); len(p) != 1 || p[0] != "d@x" {
 		t.Fatalf("after path-less replace: primary %v, want [d@x]", p)
 	}
+}
+
+// TestValueLimits: names over 1024 bytes, values over 64 KiB and lists of
+// more than 1,000 values answer 400; group members are not bounded.
+func TestValueLimits(t *testing.T) {
+	ts := newTestServer(t, newMemStore())
+	long := func(n int) string { return strings.Repeat("a", n) }
+	list := func(n int, format string) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fmt.Sprintf(format, i)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	expectError(t, ts.do(t, "POST", "/Users", `{"userName":"`+long(1025)+`"}`), 400, "invalidValue")
+	expectError(t, ts.do(t, "POST", "/Users", `{"userName":"x","externalId":"`+long(1025)+`"}`), 400, "invalidValue")
+	expectError(t, ts.do(t, "POST", "/Users", `{"userName":"x","title":"`+long(64<<10+1)+`"}`), 400, "invalidValue")
+	expectError(t, ts.do(t, "POST", "/Users", `{"userName":"x","emails":`+list(1001, `{"value":"e%d@x"}`)+`}`), 400, "invalidValue")
+	expectError(t, ts.do(t, "POST", "/Groups", `{"displayName":"`+long(1025)+`"}`), 400, "invalidValue")
+	id := createUser(t, ts, long(1024), `,"title":"`+long(64<<10)+`","emails":`+list(1000, `{"value":"e%d@x"}`))
+	expectError(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"add","path":"emails","value":[{"value":"one-more@x"}]}]}`), 400, "invalidValue")
+	expectError(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"userName","value":"`+long(1025)+`"}]}`), 400, "invalidValue")
+	gid := expect(t, ts.do(t, "POST", "/Groups", `{"displayName":"big","members":`+list(1500, `{"value":"m%d"}`)+`}`), 201).json(t)["id"].(string)
+	expect(t, ts.do(t, "PATCH", "/Groups/"+gid, `{"Operations":[{"op":"add","path":"members","value":`+list(1500, `{"value":"n%d"}`)+`}]}`), 204)
+	expectError(t, ts.do(t, "PATCH", "/Groups/"+gid, `{"Operations":[{"op":"replace","path":"displayName","value":"`+long(1025)+`"}]}`), 400, "invalidValue")
 }

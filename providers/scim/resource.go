@@ -51,10 +51,84 @@ func decodeObject(body []byte) (map[string]any, error) {
 	if !cleanStrings(m, 0) {
 		return nil, badRequest(typeInvalidValue, "strings may not contain NUL characters, and objects may not nest deeper than 64 levels")
 	}
+	if tooLong(m) {
+		return nil, badRequest(typeInvalidValue, "a value is longer than %d bytes", maxValueBytes)
+	}
 	if n, ok := badNumber(m); ok {
 		return nil, badRequest(typeInvalidValue, "the number %s is out of range: numbers must fit a 64-bit floating point value", truncate(n, 40))
 	}
 	return m, nil
+}
+
+// Limits on single values, so that one request cannot store a value no
+// reader wants (a 1 MB userName).
+const (
+	// maxNameBytes bounds userName, displayName and externalId.
+	maxNameBytes = 1024
+	// maxValueBytes bounds every string and object key of a body.
+	maxValueBytes = 64 << 10
+	// maxMultiValues bounds the values of a multi-valued attribute (group
+	// members, which are rows, are not bounded).
+	maxMultiValues = 1000
+)
+
+// tooLong reports whether a string or key in v is longer than maxValueBytes.
+func tooLong(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return len(x) > maxValueBytes
+	case map[string]any:
+		for k, e := range x {
+			if len(k) > maxValueBytes || tooLong(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if tooLong(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkStoredLimits checks the attributes about to be stored (group
+// members are not among them): the names at most maxNameBytes long and no
+// list longer than maxMultiValues.
+func checkStoredLimits(attrs map[string]any, names ...string) error {
+	for _, n := range names {
+		if s := getString(attrs, n); len(s) > maxNameBytes {
+			return badRequest(typeInvalidValue, "%s is %d bytes long; at most %d are allowed", n, len(s), maxNameBytes)
+		}
+	}
+	if k, n := longList("", attrs); n > 0 {
+		return badRequest(typeInvalidValue, "%s has %d values; at most %d are allowed", k, n, maxMultiValues)
+	}
+	return nil
+}
+
+// longList returns the name and length of a list in v with more than
+// maxMultiValues values.
+func longList(name string, v any) (string, int) {
+	switch x := v.(type) {
+	case []any:
+		if len(x) > maxMultiValues {
+			return name, len(x)
+		}
+		for _, e := range x {
+			if k, n := longList(name, e); n > 0 {
+				return k, n
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if kk, n := longList(k, e); n > 0 {
+				return kk, n
+			}
+		}
+	}
+	return "", 0
 }
 
 // badNumber returns the first number in v that does not fit a float64

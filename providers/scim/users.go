@@ -33,6 +33,9 @@ func fillUserFields(u *store.User, attrs map[string]any) error {
 		return badRequest(typeInvalidValue, "userName is required")
 	}
 	u.ExternalID = getString(attrs, "externalId")
+	if err := checkStoredLimits(attrs, "userName", "externalId"); err != nil {
+		return err
+	}
 	if v, ok := attrs["active"].(bool); ok {
 		u.Active = v
 	} else {
