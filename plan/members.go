@@ -174,9 +174,15 @@ func (d *diff) initMembers(actual *Actual, own *Ownership) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// The state lists memberships by user, so one user lookup serves a
+		// run of them.
+		prev, prevID := "", unknownID
 		for i := range own.Memberships {
 			mm := &own.Memberships[i]
-			ou[i], og[i] = lookup(m.userIdx, mm.Username), lookup(m.groupIdx, mm.Group)
+			if mm.Username != prev || i == 0 {
+				prev, prevID = mm.Username, lookup(m.userIdx, mm.Username)
+			}
+			ou[i], og[i] = prevID, lookup(m.groupIdx, mm.Group)
 		}
 	}()
 	k := 0
