@@ -221,19 +221,7 @@ func (s *Server) getGroup(w http.ResponseWriter, r *request, id string) error {
 	if err != nil {
 		return err
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		if v, ok := parseETag(inm); ok && v == g.Version {
-			w.Header().Set("ETag", etag(g.Version))
-			w.WriteHeader(http.StatusNotModified)
-			return nil
-		}
-	}
-	res, err := s.renderGroup(r, g, proj)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(g.Version))
-	return writeJSON(w, http.StatusOK, res)
+	return writeVersioned(w, r, g.Version, func() (map[string]any, error) { return s.renderGroup(r, g, proj) })
 }
 
 // replaceGroup is PUT. A body without members leaves the members as they

@@ -482,6 +482,25 @@ func ifMatch(r *http.Request, current int64) (int64, error) {
 	return 0, errorf(http.StatusPreconditionFailed, typeInvalidVers, "the resource's version %s does not match If-Match", etag(current))
 }
 
+// writeVersioned answers a GET of a resource at version v: 304 Not Modified
+// when the client's If-None-Match names that version, else the rendered
+// resource, each with its ETag.
+func writeVersioned(w http.ResponseWriter, r *request, v int64, render func() (map[string]any, error)) error {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		if cv, ok := parseETag(inm); ok && cv == v {
+			w.Header().Set("ETag", etag(v))
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
+	res, err := render()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(v))
+	return writeJSON(w, http.StatusOK, res)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	body, err := json.Marshal(v)
 	if err != nil {

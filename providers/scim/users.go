@@ -101,19 +101,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *request, id string) error {
 	if err != nil {
 		return err
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		if v, ok := parseETag(inm); ok && v == u.Version {
-			w.Header().Set("ETag", etag(u.Version))
-			w.WriteHeader(http.StatusNotModified)
-			return nil
-		}
-	}
-	res, err := s.renderUser(r, u, proj)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(u.Version))
-	return writeJSON(w, http.StatusOK, res)
+	return writeVersioned(w, r, u.Version, func() (map[string]any, error) { return s.renderUser(r, u, proj) })
 }
 
 // replaceUser is PUT: the body replaces every attribute (Okta's update).
