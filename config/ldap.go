@@ -109,7 +109,7 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 		v, ok, d := l.str(attr)
 		diags = append(diags, d...)
 		if ok {
-			if !validBindName(v) {
+			if !ValidBindName(v) {
 				diags = append(diags, attrError(attr, "Invalid bind DN", `The bind_dn is a distinguished name such as "CN=confsync,OU=Service Accounts,DC=example,DC=com" (Active Directory also accepts "svc-confsync@example.com" and "EXAMPLE\svc-confsync").`))
 			} else {
 				s.BindDN = v
@@ -283,9 +283,11 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 // bind: a user principal name or a down-level logon name.
 var adBindName = regexp.MustCompile(`^(?:[^@\s\\]+@[^@\s\\]+|[^@\s\\]+\\[^@\s\\]+)$`)
 
-// validBindName reports whether v can be bound as: a DN, or one of Active
-// Directory's other forms.
-func validBindName(v string) bool {
+// ValidBindName reports whether v can be bound as: a DN, or one of Active
+// Directory's other forms (a user principal name, a down-level logon
+// name). It is the one rule for bind names: the LDAP source binds with
+// whatever it accepts.
+func ValidBindName(v string) bool {
 	if strings.TrimSpace(v) == "" {
 		return false
 	}

@@ -126,8 +126,8 @@ func TestValidBindName(t *testing.T) {
 		{"just words", false},
 		{"a@b@c", false},
 	} {
-		if got := validBindName(tc.in); got != tc.ok {
-			t.Errorf("validBindName(%q) = %v, want %v", tc.in, got, tc.ok)
+		if got := ValidBindName(tc.in); got != tc.ok {
+			t.Errorf("ValidBindName(%q) = %v, want %v", tc.in, got, tc.ok)
 		}
 	}
 }

@@ -94,7 +94,7 @@ func bindError(dn string, err error) error {
 		case goldap.LDAPResultInvalidCredentials:
 			return fmt.Errorf("ldap: bind as %q failed: invalid credentials (check bind_dn and bind_password)%s", dn, diagnostic(le))
 		case goldap.LDAPResultInvalidDNSyntax:
-			return fmt.Errorf("ldap: bind as %q failed: bind_dn is not a valid DN%s", dn, diagnostic(le))
+			return fmt.Errorf("ldap: bind as %q failed: the server takes only a DN as bind_dn: use the account's DN (user@domain and DOMAIN\\user are Active Directory's)%s", dn, diagnostic(le))
 		case goldap.LDAPResultConfidentialityRequired, goldap.LDAPResultStrongAuthRequired:
 			return fmt.Errorf("ldap: bind as %q failed: the server requires a secure connection (use ldaps:// or start_tls)%s", dn, diagnostic(le))
 		case goldap.LDAPResultUnwillingToPerform, goldap.LDAPResultInappropriateAuthentication:

@@ -166,10 +166,8 @@ func newSettings(cfg *config.LDAPSource) (settings, error) {
 	if cfg.BindDN == "" && cfg.BindPassword != "" {
 		bad("bind_password is set but bind_dn is empty")
 	}
-	if cfg.BindDN != "" {
-		if _, err := goldap.ParseDN(cfg.BindDN); err != nil {
-			bad("bind_dn %q is not a valid DN: %v", cfg.BindDN, err)
-		}
+	if cfg.BindDN != "" && !config.ValidBindName(cfg.BindDN) {
+		bad("bind_dn %q is not a DN, a user principal name or a DOMAIN\\user name", cfg.BindDN)
 	}
 
 	s.timeout = cfg.Timeout
