@@ -445,7 +445,11 @@ type diagnosticWriter struct {
 
 func (dw *diagnosticWriter) WriteDiagnostic(d *hcl.Diagnostic) error {
 	var buf bytes.Buffer
-	if err := hcl.NewDiagnosticTextWriter(&buf, dw.files, dw.width, dw.color).WriteDiagnostic(d); err != nil {
+	files := dw.files
+	if _, ok := d.Extra.(notText); ok {
+		files = nil // no snippet of a binary file on the terminal
+	}
+	if err := hcl.NewDiagnosticTextWriter(&buf, files, dw.width, dw.color).WriteDiagnostic(d); err != nil {
 		return err
 	}
 	out := buf.Bytes()

@@ -132,11 +132,16 @@ func checkText(src []byte, name, what string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "File is not UTF-8 text",
-		Detail: fmt.Sprintf("The %s %s holds %s (first at line %d, column %d). confsync reads HCL files as UTF-8 text; "+
-			"check that --config and --var-file name the intended files, or convert this one to UTF-8.", what, name, why, pos.Line, pos.Column),
+		Detail: fmt.Sprintf("The %s %s holds %s (first at line %d, column %d). confsync reads HCL files as UTF-8 text: "+
+			"check that the intended file was named, or convert this one to UTF-8.", what, name, why, pos.Line, pos.Column),
 		Subject: &hcl.Range{Filename: name, Start: pos, End: hcl.Pos{Line: pos.Line, Column: pos.Column + 1, Byte: at + 1}},
+		Extra:   notText{},
 	}
 }
+
+// notText marks the diagnostic of checkText, whose file is rendered
+// without a snippet.
+type notText struct{}
 
 // firstInvalidUTF8 returns the offset of the first byte of src that does
 // not start a valid UTF-8 sequence.

@@ -221,3 +221,21 @@ func TestNotText(t *testing.T) {
 		})
 	}
 }
+
+// TestFormatNotText: confsync fmt gives a binary file one error too, and
+// never a snippet of it.
+func TestFormatNotText(t *testing.T) {
+	src := append([]byte("a = 1\n\x7fELF"), bytes.Repeat([]byte{0, 1, 0xfe}, 300)...)
+	out, diags := Format(src, "x.hcl")
+	if out != nil || len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Start.Line != 2 {
+		t.Fatalf("Format = %q, %v; want one error on line 2", out, diags)
+	}
+	var buf bytes.Buffer
+	files := map[string]*hcl.File{"x.hcl": {Bytes: src}}
+	if err := NewDiagnosticWriter(&buf, files, 0, false).WriteDiagnostics(diags); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "ELF") || !strings.Contains(buf.String(), "on x.hcl:2:5:") {
+		t.Errorf("rendered:\n%s", buf.String())
+	}
+}
