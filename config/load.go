@@ -86,9 +86,14 @@ func load(opts LoadOptions) (*Config, *loader, hcl.Diagnostics) {
 		blocks = append(blocks, content.Blocks...)
 	}
 
-	assigned, vdiags := varAssignments(parser, opts, dir)
+	assigned, broken, vdiags := varAssignments(parser, opts, dir)
 	diags = append(diags, vdiags...)
 	cfg.sources = parser.Files()
+	for _, name := range broken {
+		if f := cfg.sources[name]; f != nil {
+			cfg.sources[name] = &hcl.File{Body: f.Body, Bytes: blankValues(f.Bytes), Nav: f.Nav}
+		}
+	}
 	diags = append(diags, l.decodeVariables(blocks.OfType("variable"), assigned)...)
 	l.ctx = l.evalContext()
 

@@ -184,17 +184,23 @@ func shownDir(path string) string {
 // (Environment variables, lower still, are read for each declared
 // variable.) Every variable file is parsed, and so reported, even when a
 // later source overrides what it sets.
-func varAssignments(parser *hclparse.Parser, opts LoadOptions, dir string) ([]varAssignment, hcl.Diagnostics) {
-	var out []varAssignment
-	var diags hcl.Diagnostics
-	for _, name := range autoVarFiles(dir, shownDir(opts.Path)) {
+//
+// broken lists the variable files with syntax errors: which of their values
+// are secrets is not known, so none may reach a snippet.
+func varAssignments(parser *hclparse.Parser, opts LoadOptions, dir string) (out []varAssignment, broken []string, diags hcl.Diagnostics) {
+	read := func(name string) {
 		a, d := parseVarFile(parser, name)
 		out, diags = append(out, a...), append(diags, d...)
+		if d.HasErrors() {
+			broken = append(broken, name)
+		}
+	}
+	for _, name := range autoVarFiles(dir, shownDir(opts.Path)) {
+		read(name)
 	}
 	for _, arg := range opts.CommandLine {
 		if arg.File != "" {
-			a, d := parseVarFile(parser, arg.File)
-			out, diags = append(out, a...), append(diags, d...)
+			read(arg.File)
 			continue
 		}
 		out = append(out, varAssignment{name: arg.Name, text: arg.Value, source: "--var " + arg.Name})
@@ -207,5 +213,28 @@ func varAssignments(parser *hclparse.Parser, opts LoadOptions, dir string) ([]va
 	for _, name := range names {
 		out = append(out, varAssignment{name: name, text: opts.Vars[name], source: "--var " + name})
 	}
-	return out, diags
+	return out, broken, diags
+}
+
+// blankValues returns src with every value blanked out: on each line,
+// whatever follows the first "=", and the whole of a line without one (it
+// may continue a value), keeping the shape that blankRange keeps.
+func blankValues(src []byte) []byte {
+	b := bytes.Clone(src)
+	start := 0
+	for start < len(b) {
+		end := bytes.IndexByte(b[start:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += start
+		}
+		from := start
+		if eq := bytes.IndexByte(b[start:end], '='); eq >= 0 {
+			from = start + eq + 1
+		}
+		blankRange(b, hcl.Range{Start: hcl.Pos{Byte: from}, End: hcl.Pos{Byte: end}})
+		start = end + 1
+	}
+	return b
 }

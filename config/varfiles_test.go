@@ -239,3 +239,24 @@ func TestFormatNotText(t *testing.T) {
 		t.Errorf("rendered:\n%s", buf.String())
 	}
 }
+
+// TestVariableFileSyntaxErrorBlanked: in a variable file that does not
+// parse, which values are secrets is not known: the snippets show names,
+// never values.
+func TestVariableFileSyntaxErrorBlanked(t *testing.T) {
+	const secret = "hunter2-before-a-typo"
+	dir := writeConfig(t, map[string]string{
+		"main.hcl":   precedenceConfig,
+		VarsFileName: "a = \"x\"\ntoken = \"" + secret + "\" oops\nb = <<EOT\n" + secret + "\nEOT\n",
+	})
+	diags, out := render(t, LoadOptions{Path: dir})
+	if !diags.HasErrors() || !strings.Contains(out, VarsFileName+":2:") {
+		t.Fatalf("want a syntax error on line 2:\n%s", out)
+	}
+	if strings.Contains(out, secret) || strings.Contains(out, "hunter2") {
+		t.Errorf("a value reached a snippet:\n%s", out)
+	}
+	if !strings.Contains(out, "token =") {
+		t.Errorf("the snippet lost the names:\n%s", out)
+	}
+}
