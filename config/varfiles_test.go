@@ -96,8 +96,8 @@ func TestVariableFileErrors(t *testing.T) {
 		want  []string // in the rendered diagnostics, in order
 		count int      // errors
 	}{
-		{"undeclared", "a = \"x\"\n\ntypo = \"y\"\n",
-			[]string{"Error: Value for undeclared variable", "on x.vars.hcl:3:1:", "sets var.typo"}, 1},
+		{"undeclared", "a = \"x\"\n\ntokn = \"" + secret + "\"\n",
+			[]string{"Error: Value for undeclared variable", "on x.vars.hcl:3:1:", "3: tokn = \"****", "sets var.tokn"}, 1},
 		{"syntax", "a = \"x\n",
 			[]string{"on x.vars.hcl:1:"}, 0},
 		{"block", "a = \"x\"\nblock {\n}\n",

@@ -199,6 +199,11 @@ func (l *loader) decodeVariables(blocks hcl.Blocks, assigned []varAssignment) hc
 			l.blank = append(l.blank, a.expr.Range())
 		}
 		if decl == nil {
+			if a.expr != nil {
+				// Perhaps a misspelt secret: keep its value out of the
+				// snippet.
+				l.blank = append(l.blank, a.expr.Range())
+			}
 			// A variable file's line names its place; --var is reported
 			// once per name. A file that did not parse may declare it.
 			if !l.partial && (a.rng != nil || !undeclared[a.name]) {
