@@ -9,8 +9,17 @@ BIN       := bin
 
 all: build
 
+# What confsync version prints, from git; the go command's own VCS stamping
+# is off where GOFLAGS has -buildvcs=false or the build runs outside the
+# repository. An empty VERSION leaves it to go.mod's build information.
+VERSION       ?= $(shell git describe --tags --dirty 2>/dev/null)
+REVISION      ?= $(shell git rev-parse HEAD 2>/dev/null)
+REVISION_TIME ?= $(shell git log -1 --format=%cI 2>/dev/null)
+MODIFIED      ?= $(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true)
+LDFLAGS       := -X main.version=$(VERSION) -X main.revision=$(REVISION) -X main.revisionTime=$(REVISION_TIME) -X main.modified=$(MODIFIED)
+
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 ## test: every test, race detector on, plus a short run of each fuzz target.
 test: test-deps

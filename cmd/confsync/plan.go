@@ -77,7 +77,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 			return err
 		}
 		if !opts.json {
-			fmt.Fprintf(opts.stdout, "\nSaved the plan to %s. To apply exactly this plan: confsync apply %s\n", opts.out, opts.out)
+			fmt.Fprintf(opts.stdout, "\nSaved the plan to %s. To apply exactly this plan:\n\n  %s\n", opts.out, applyHint(opts.ro, opts.out))
 		}
 	}
 	if opts.detailedExitcode && !p.Empty() {
