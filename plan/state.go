@@ -129,7 +129,8 @@ type Run struct {
 	// changes), "reconcile" (serve's periodic run).
 	Trigger string
 	// Outcome is "applied", "partial" (some actions failed or did not
-	// run, some were made), "refused" (a safety threshold, the
+	// run, some were made; or all were made but an IdP was left out by a
+	// failed, incomplete or shrunken read), "refused" (a safety threshold, the
 	// source-health guard, a stale saved plan or the apply lock stopped
 	// it; nothing was applied) or "error" (nothing was made: the run
 	// failed, or every change it tried failed).
