@@ -122,8 +122,12 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 			return err
 		}
 		if done != nil {
-			return fmt.Errorf("this plan was already applied (run %s, at %s); make a new plan with confsync plan --out FILE",
-				done.ID, done.Finished.UTC().Format(time.RFC3339))
+			what := ""
+			if done.Outcome != "applied" {
+				what = "; that run was " + done.Outcome + ", and the next plan shows what remains"
+			}
+			return fmt.Errorf("this plan was already applied (run %s, at %s)%s; make a new plan with confsync plan --out FILE",
+				done.ID, done.Finished.UTC().Format(time.RFC3339), what)
 		}
 		now, err := s.compute(ctx, readHook, plan.Options{IDPs: saved.IDPFilter, AllowMassChanges: saved.AllowMassChanges})
 		var safety *plan.SafetyError
