@@ -25,7 +25,9 @@ type serveOps struct {
 	Probes  *telemetry.Probes
 	// Reconciler is nil when auto_apply is off.
 	Reconciler *live.Reconciler
-	log        *slog.Logger
+	// idps names every configured IdP, for the source health of /status.
+	idps []string
+	log  *slog.Logger
 }
 
 // engineParts builds what the engine reads and writes: a Source per IdP
@@ -41,6 +43,10 @@ func newServeOps(ctx context.Context, cfg *config.Config, st store.Store, parts 
 		log:     logger,
 	}
 	o.Probes = telemetry.NewProbes(o.Store, logger)
+	for _, p := range cfg.IDPs {
+		o.idps = append(o.idps, p.Name)
+	}
+	m.RegisterSourceHealth(o.Store, o.idps, logger)
 	if !cfg.Server.AutoApply {
 		return o, nil
 	}
@@ -104,7 +110,7 @@ func (o *serveOps) ObserveSCIM(idp, method string, status int, d time.Duration) 
 // Register adds /healthz, /readyz, /metrics and /status to mux.
 func (o *serveOps) Register(mux *http.ServeMux) {
 	telemetry.Register(mux, o.Metrics, o.Probes)
-	mux.Handle("GET /status", report.StatusHandler(o.Reconciler))
+	mux.Handle("GET /status", report.StatusHandler(o.Reconciler, o.Store, o.idps))
 }
 
 // Hooks plugs the ops layer into serve's mux: SCIM writes schedule

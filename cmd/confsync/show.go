@@ -40,5 +40,5 @@ func runShow(_ context.Context, opts *showOptions) error {
 	if err != nil {
 		return err
 	}
-	return renderPlan(opts.stdout, p, opts.json)
+	return renderPlan(opts.stdout, p, opts.json, false)
 }

@@ -269,6 +269,27 @@ func (i *instrumentedStore) RecordRead(ctx context.Context, idp string, c plan.S
 	return err
 }
 
+func (i *instrumentedStore) RecordHealth(ctx context.Context, idp string, r plan.HealthReport) error {
+	start := time.Now()
+	err := i.s.RecordHealth(ctx, idp, r)
+	i.done("record_health", start, err)
+	return err
+}
+
+func (i *instrumentedStore) Health(ctx context.Context, idp string) (plan.SourceHealth, bool, error) {
+	start := time.Now()
+	v0, v1, err := i.s.Health(ctx, idp)
+	i.done("health", start, err)
+	return v0, v1, err
+}
+
+func (i *instrumentedStore) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error) {
+	start := time.Now()
+	v0, err := i.s.RunOfPlan(ctx, planID)
+	i.done("run_of_plan", start, err)
+	return v0, err
+}
+
 func (i *instrumentedStore) AcquireLock(ctx context.Context, holder string, ttl time.Duration) error {
 	start := time.Now()
 	err := i.s.AcquireLock(ctx, holder, ttl)

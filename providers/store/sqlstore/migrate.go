@@ -17,6 +17,7 @@ type migration struct {
 // migrations is the schema's history, in order; versions are 1, 2, 3, ...
 var migrations = []migration{
 	{1, "scim resources, tokens, engine state", schemaV1},
+	{2, "source health, the plan of each run", schemaV2},
 }
 
 // SchemaVersion is the newest schema version this binary knows.
@@ -133,6 +134,28 @@ func schemaV1(d *dialect) []string {
 			error TEXT NOT NULL,
 			PRIMARY KEY (run_id, pos)
 		)`,
+	}
+}
+
+// schemaV2 keeps each IdP's source health (issue 15: status and metrics
+// show the last complete read, the last failure and what was left out)
+// and the saved plan each run applied (so that applying it twice is
+// recognised).
+func schemaV2(*dialect) []string {
+	return []string{
+		`CREATE TABLE source_health (
+			idp TEXT PRIMARY KEY,
+			healthy INTEGER NOT NULL,
+			complete_users BIGINT NOT NULL,
+			complete_groups BIGINT NOT NULL,
+			complete_at BIGINT NOT NULL,
+			left_out BIGINT NOT NULL,
+			failure_at BIGINT NOT NULL,
+			failure TEXT NOT NULL,
+			updated BIGINT NOT NULL
+		)`,
+		`ALTER TABLE audit_runs ADD COLUMN plan_id TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX audit_runs_plan_id ON audit_runs (plan_id)`,
 	}
 }
 

@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LockExpiry", testLockExpiry},
 		{"LockContention", testLockContention},
 		{"AuditRuns", testAuditRuns},
+		{"SourceHealth", testSourceHealth},
+		{"RunOfPlan", testRunOfPlan},
 		{"ConcurrentAddMembers", testConcurrentAddMembers},
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
 	}
