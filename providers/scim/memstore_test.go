@@ -362,7 +362,10 @@ func (m *memStore) UpdateGroup(_ context.Context, idp, groupID string, u store.G
 			}
 		}
 	}
-	if !changed {
+	// What counts is the end result: a member added and removed again is
+	// no change.
+	if changed = changed && (next.DisplayName != cur.DisplayName || next.ExternalID != cur.ExternalID ||
+		!sameJSON(next.Attributes, cur.Attributes) || !maps.Equal(ms, m.members[groupID])); !changed {
 		return cloneGroup(cur), false, nil
 	}
 	next.Version++

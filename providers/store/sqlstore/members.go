@@ -32,10 +32,11 @@ func cleanMembers(m []store.Member) ([]store.Member, error) {
 	return out, nil
 }
 
-// insertMembers adds membership rows, ignoring those already there. It
-// touches only the rows it adds, whatever the size of the group.
-func (t *txn) insertMembers(idp, groupID string, m []store.Member) (int64, error) {
-	var total int64
+// insertMembers adds membership rows, ignoring those already there, and
+// returns the rows it added. It touches only the rows it adds, whatever the
+// size of the group.
+func (t *txn) insertMembers(idp, groupID string, m []store.Member) ([]store.Member, error) {
+	var out []store.Member
 	for len(m) > 0 {
 		n := min(len(m), membersPerStatement, t.d.maxParams/4)
 		chunk := m[:n]
@@ -44,18 +45,18 @@ func (t *txn) insertMembers(idp, groupID string, m []store.Member) (int64, error
 		for _, x := range chunk {
 			args = append(args, idp, groupID, x.ID, x.Type)
 		}
-		res, err := t.exec("INSERT INTO scim_memberships (idp, group_id, member_id, member_type) VALUES "+
-			placeholders(n, 4)+" ON CONFLICT DO NOTHING", args...)
+		rows, err := t.query("INSERT INTO scim_memberships (idp, group_id, member_id, member_type) VALUES "+
+			placeholders(n, 4)+" ON CONFLICT DO NOTHING RETURNING member_id, member_type", args...)
 		if err != nil {
-			return 0, fmt.Errorf("add members: %w", err)
+			return nil, fmt.Errorf("add members: %w", err)
 		}
-		k, err := res.RowsAffected()
+		in, err := scanMembers(rows)
 		if err != nil {
-			return 0, fmt.Errorf("add members: %w", err)
+			return nil, fmt.Errorf("add members: %w", err)
 		}
-		total += k
+		out = append(out, in...)
 	}
-	return total, nil
+	return out, nil
 }
 
 // leaveAllGroups removes a deleted resource from every group it was in and

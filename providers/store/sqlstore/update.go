@@ -82,12 +82,23 @@ func (t *txn) updateGroup(s *Store, idp, groupID string, u store.GroupUpdate) (*
 		next.DisplayName, next.ExternalID, next.Attributes = a.DisplayName, a.ExternalID, json.RawMessage(attrsText(a.Attributes))
 		changed = true
 	}
+	// net counts, per membership row, the rows the changes added (+1) or
+	// removed (-1): a member added and removed again is no change.
+	net := map[store.Member]int{}
 	for _, mc := range u.Members {
-		n, err := t.changeMembers(idp, groupID, mc)
+		added, removed, err := t.changeMembers(idp, groupID, mc)
 		if err != nil {
 			return nil, false, err
 		}
-		if n > 0 {
+		for _, m := range added {
+			net[m]++
+		}
+		for _, m := range removed {
+			net[m]--
+		}
+	}
+	for _, n := range net {
+		if n != 0 {
 			changed = true
 		}
 	}
@@ -112,45 +123,48 @@ func (t *txn) updateGroup(s *Store, idp, groupID string, u store.GroupUpdate) (*
 	return &next, true, nil
 }
 
-// changeMembers applies one member change and returns the number of
-// membership rows it added or removed.
-func (t *txn) changeMembers(idp, groupID string, mc store.MemberChange) (int64, error) {
+// changeMembers applies one member change and returns the membership rows
+// it added and removed.
+func (t *txn) changeMembers(idp, groupID string, mc store.MemberChange) (added, removed []store.Member, err error) {
 	switch mc.Op {
 	case store.AddMembers:
 		m, err := cleanMembers(mc.Members)
 		if err != nil {
-			return 0, err
+			return nil, nil, err
 		}
-		return t.insertMembers(idp, groupID, m)
+		added, err = t.insertMembers(idp, groupID, m)
+		return added, nil, err
 	case store.RemoveMembers:
-		return t.deleteMembers(idp, groupID, mc.IDs)
+		removed, err = t.deleteMembers(idp, groupID, mc.IDs)
+		return nil, removed, err
 	case store.ReplaceMembers:
 		m, err := cleanMembers(mc.Members)
 		if err != nil {
-			return 0, err
+			return nil, nil, err
 		}
 		return t.replaceMembers(idp, groupID, m)
 	case store.RemoveMatching:
 		if mc.Match == nil {
-			return 0, errors.New("a RemoveMatching change without Match")
+			return nil, nil, errors.New("a RemoveMatching change without Match")
 		}
 		cur, err := t.members(idp, groupID)
 		if err != nil {
-			return 0, err
+			return nil, nil, err
 		}
 		var ids []string
 		for _, m := range cur {
 			ok, err := mc.Match(m)
 			if err != nil {
-				return 0, err
+				return nil, nil, err
 			}
 			if ok {
 				ids = append(ids, m.ID)
 			}
 		}
-		return t.deleteMembers(idp, groupID, ids)
+		removed, err = t.deleteMembers(idp, groupID, ids)
+		return nil, removed, err
 	}
-	return 0, fmt.Errorf("unknown member operation %d", mc.Op)
+	return nil, nil, fmt.Errorf("unknown member operation %d", mc.Op)
 }
 
 // members reads a group's members inside the transaction.
@@ -159,6 +173,11 @@ func (t *txn) members(idp, groupID string) ([]store.Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read members: %w", err)
 	}
+	return scanMembers(rows)
+}
+
+// scanMembers reads (member_id, member_type) rows and closes them.
+func scanMembers(rows *sql.Rows) ([]store.Member, error) {
 	defer rows.Close()
 	var out []store.Member
 	for rows.Next() {
@@ -174,9 +193,9 @@ func (t *txn) members(idp, groupID string) ([]store.Member, error) {
 	return out, nil
 }
 
-// deleteMembers removes membership rows and returns how many there were.
-func (t *txn) deleteMembers(idp, groupID string, ids []string) (int64, error) {
-	var total int64
+// deleteMembers removes membership rows and returns those it removed.
+func (t *txn) deleteMembers(idp, groupID string, ids []string) ([]store.Member, error) {
+	var out []store.Member
 	for len(ids) > 0 {
 		n := min(len(ids), membersPerStatement)
 		chunk := ids[:n]
@@ -186,33 +205,34 @@ func (t *txn) deleteMembers(idp, groupID string, ids []string) (int64, error) {
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		res, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ? AND member_id IN "+
-			placeholders(1, n), args...)
+		rows, err := t.query("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ? AND member_id IN "+
+			placeholders(1, n)+" RETURNING member_id, member_type", args...)
 		if err != nil {
-			return 0, fmt.Errorf("remove members: %w", err)
+			return nil, fmt.Errorf("remove members: %w", err)
 		}
-		k, err := res.RowsAffected()
+		gone, err := scanMembers(rows)
 		if err != nil {
-			return 0, err
+			return nil, fmt.Errorf("remove members: %w", err)
 		}
-		total += k
+		out = append(out, gone...)
 	}
-	return total, nil
+	return out, nil
 }
 
 // replaceMembers sets a group's members to m, touching only the rows that
-// differ, and returns how many rows it added or removed.
-func (t *txn) replaceMembers(idp, groupID string, m []store.Member) (int64, error) {
+// differ, and returns the rows it added and removed.
+func (t *txn) replaceMembers(idp, groupID string, m []store.Member) (added, removed []store.Member, err error) {
 	if len(m) == 0 {
-		res, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ?", idp, groupID)
+		rows, err := t.query("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ? RETURNING member_id, member_type", idp, groupID)
 		if err != nil {
-			return 0, fmt.Errorf("replace members: %w", err)
+			return nil, nil, fmt.Errorf("replace members: %w", err)
 		}
-		return res.RowsAffected()
+		removed, err = scanMembers(rows)
+		return nil, removed, err
 	}
 	cur, err := t.members(idp, groupID)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	want := make(map[string]string, len(m))
 	for _, x := range m {
@@ -232,15 +252,13 @@ func (t *txn) replaceMembers(idp, groupID string, m []store.Member) (int64, erro
 			add = append(add, x)
 		}
 	}
-	n, err := t.deleteMembers(idp, groupID, drop)
-	if err != nil {
-		return 0, err
+	if removed, err = t.deleteMembers(idp, groupID, drop); err != nil {
+		return nil, nil, err
 	}
-	k, err := t.insertMembers(idp, groupID, add)
-	if err != nil {
-		return 0, err
+	if added, err = t.insertMembers(idp, groupID, add); err != nil {
+		return nil, nil, err
 	}
-	return n + k, nil
+	return added, removed, nil
 }
 
 // updateMembers runs one member change as an UpdateGroup.

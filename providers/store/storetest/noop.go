@@ -47,6 +47,9 @@ func testNoOpWrites(t *testing.T, s store.Store) {
 		_, changed, err := s.UpdateGroup(ctx(t), idpA, g.ID, store.GroupUpdate{Members: []store.MemberChange{
 			{Op: store.AddMembers, Members: users(u.ID)},
 			{Op: store.RemoveMatching, Match: func(m store.Member) (bool, error) { return m.ID == "absent", nil }},
+			// A member added and removed again is no change either.
+			{Op: store.AddMembers, Members: users("passing")},
+			{Op: store.RemoveMembers, IDs: []string{"passing"}},
 		}})
 		must(t, err)
 		if changed {
