@@ -69,7 +69,9 @@ func TestNoOpUserWrites(t *testing.T) {
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"QA","manager":{"value":"m-1"}}}`
 		r := expect(t, ts.do(t, "POST", "/Users", body), 201)
 		path := "/Users/" + r.json(t)["id"].(string)
-		patch := func(ops string) string { return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + ops + `]}` }
+		patch := func(ops string) string {
+			return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + ops + `]}`
+		}
 		checkNoOps(t, ts, st, path, []write{
 			{"PATCH add of an existing email", "PATCH", patch(`{"op":"add","path":"emails","value":[{"value":"noop@example.com","type":"work","primary":true}]}`), 200},
 			{"path-less Add of existing values", "PATCH", patch(`{"op":"Add","value":{"title":"Tester","emails":[{"value":"noop@example.com","type":"work"}]}}`), 200},
@@ -96,7 +98,9 @@ func TestNoOpGroupWrites(t *testing.T) {
 		body := `{"displayName":"NoOp Group","externalId":"ext-1","members":[{"value":"` + u1 + `"}]}`
 		r := expect(t, ts.do(t, "POST", "/Groups", body), 201)
 		path := "/Groups/" + r.json(t)["id"].(string)
-		patch := func(ops string) string { return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + ops + `]}` }
+		patch := func(ops string) string {
+			return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + ops + `]}`
+		}
 		checkNoOps(t, ts, st, path, []write{
 			{"add of a member already in", "PATCH", patch(`{"op":"Add","path":"members","value":[{"value":"` + u1 + `"}]}`), 204},
 			{"remove of a member not in (filter)", "PATCH", patch(`{"op":"remove","path":"members[value eq \"` + u2 + `\"]"}`), 204},
