@@ -117,7 +117,9 @@ func TestNoOpGroupWrites(t *testing.T) {
 }
 
 // faultStore fails every UpdateGroup after its first `after` member
-// changes, inside the store's transaction: a fault between operations.
+// changes, inside the store's transaction: a fault between operations. The
+// fault is a RemoveMatching whose Match fails, so it fires only on a group
+// that has members at that point.
 type faultStore struct {
 	Store
 	after int
