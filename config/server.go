@@ -17,7 +17,7 @@ const (
 	DefaultMaxBodyBytes      = 10 << 20
 	// DefaultSCIMRequestsPerSecond and DefaultSCIMRequestBurst are each
 	// SCIM bearer token's request budget: four times the 25 requests a
-	// second Entra ID sends at most.
+	// second quoted for Entra ID's provisioning service.
 	DefaultSCIMRequestsPerSecond = 100
 	DefaultSCIMRequestBurst      = 200
 )

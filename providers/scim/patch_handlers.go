@@ -113,11 +113,10 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 // memberOp is a PATCH operation on a group's members, done as row
 // operations in the store.
 type memberOp struct {
-	kind    string // add, replace, remove, removeAll, removeFilter
-	refs    []memberRef
-	ids     []string
-	filter  filter.Expr
-	members []store.Member // resolved refs
+	kind   string // add, replace, remove, removeAll, removeFilter
+	refs   []memberRef
+	ids    []string
+	filter filter.Expr
 }
 
 func isMembersAttr(a filter.AttrPath) bool {
