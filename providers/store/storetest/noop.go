@@ -3,7 +3,9 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/confsync/confsync/providers/store"
@@ -115,4 +117,51 @@ func testUpdateGroupAtomic(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrVersionMismatch, "UpdateGroup with a stale version")
 	_, _, err = s.UpdateGroup(ctx(t), idpA, "nope", store.GroupUpdate{Members: []store.MemberChange{{Op: store.ReplaceMembers}}})
 	wantErr(t, err, store.ErrNotFound, "UpdateGroup of an unknown group")
+}
+
+// testUpdateGroupAtomicConcurrent runs group updates side by side, every
+// other one failing half-way, so that the stores batch them into shared
+// transactions: a failed update leaves nothing, the others apply whole.
+func testUpdateGroupAtomicConcurrent(t *testing.T, s store.Store) {
+	const n = 16
+	keep := newUser(t, s, idpA, "keep")
+	groups := make([]*store.Group, n)
+	for i := range groups {
+		groups[i] = newGroup(t, s, idpA, fmt.Sprintf("g%02d", i), users(keep.ID)...)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			changes := []store.MemberChange{
+				{Op: store.AddMembers, Members: users(fmt.Sprintf("new-%02d", i))},
+				{Op: store.RemoveMembers, IDs: []string{keep.ID}},
+			}
+			if i%2 == 1 {
+				changes = append(changes, store.MemberChange{Op: store.RemoveMatching, Match: func(store.Member) (bool, error) { return false, errFault }})
+			}
+			_, _, errs[i] = s.UpdateGroup(ctx(t), idpA, g.ID, store.GroupUpdate{Members: changes})
+		}()
+	}
+	wg.Wait()
+	for i, g := range groups {
+		ids := memberIDs(t, s, idpA, g.ID)
+		got, err := s.GetGroup(ctx(t), idpA, g.ID)
+		must(t, err)
+		if i%2 == 1 {
+			if !errors.Is(errs[i], errFault) {
+				t.Errorf("update %d: error %v, want the injected fault", i, errs[i])
+			}
+			if !slices.Equal(ids, []string{keep.ID}) || got.Version != g.Version {
+				t.Errorf("failed update %d half-applied: members %v, version %d (was %d)", i, ids, got.Version, g.Version)
+			}
+			continue
+		}
+		must(t, errs[i])
+		if want := []string{fmt.Sprintf("new-%02d", i)}; !slices.Equal(ids, want) || got.Version != g.Version+1 {
+			t.Errorf("update %d: members %v version %d, want %v version %d", i, ids, got.Version, want, g.Version+1)
+		}
+	}
 }

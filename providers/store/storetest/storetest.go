@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
 		{"NoOpWrites", testNoOpWrites},
 		{"UpdateGroupAtomic", testUpdateGroupAtomic},
+		{"UpdateGroupAtomicConcurrent", testUpdateGroupAtomicConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
