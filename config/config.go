@@ -116,6 +116,11 @@ type Server struct {
 	ReconcileInterval time.Duration
 	// MaxBodyBytes bounds a SCIM request body (default 10 MiB).
 	MaxBodyBytes int64
+	// SCIMRequestsPerSecond and SCIMRequestBurst are each SCIM bearer
+	// token's request budget (a token bucket; default 100/s, burst 200);
+	// 0 requests per second turns the limit off.
+	SCIMRequestsPerSecond int
+	SCIMRequestBurst      int
 }
 
 // IDP is one identity provider: where its identities come from and how they

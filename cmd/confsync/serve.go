@@ -90,6 +90,7 @@ func newServeMux(cfg *config.Config, st scim.Store, logger *slog.Logger, hooks s
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		OnChange:     hooks.OnChange,
 		Observe:      hooks.Observe,
+		RateLimit:    scim.RateLimit{PerSecond: float64(cfg.Server.SCIMRequestsPerSecond), Burst: cfg.Server.SCIMRequestBurst},
 	}))
 	if hooks.Register != nil {
 		hooks.Register(mux)

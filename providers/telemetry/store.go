@@ -150,6 +150,13 @@ func (i *instrumentedStore) ReplaceMembers(ctx context.Context, idp, groupID str
 	return err
 }
 
+func (i *instrumentedStore) UpdateGroup(ctx context.Context, idp, groupID string, u store.GroupUpdate) (*store.Group, bool, error) {
+	start := time.Now()
+	g, changed, err := i.s.UpdateGroup(ctx, idp, groupID, u)
+	i.done("update_group", start, err)
+	return g, changed, err
+}
+
 func (i *instrumentedStore) ListMembers(ctx context.Context, idp, groupID string, p store.Page) ([]store.Member, error) {
 	start := time.Now()
 	v0, err := i.s.ListMembers(ctx, idp, groupID, p)

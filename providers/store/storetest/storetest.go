@@ -57,6 +57,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunOfPlan", testRunOfPlan},
 		{"ConcurrentAddMembers", testConcurrentAddMembers},
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
+		{"NoOpWrites", testNoOpWrites},
+		{"UpdateGroupAtomic", testUpdateGroupAtomic},
+		{"UpdateGroupAtomicConcurrent", testUpdateGroupAtomicConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
