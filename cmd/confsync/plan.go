@@ -17,6 +17,7 @@ type planOptions struct {
 	ro               *rootOptions
 	out              string
 	json             bool
+	format           string
 	detailedExitcode bool
 	idps             []string
 	allowMassChanges bool
@@ -44,7 +45,8 @@ set, 1 on errors, including a plan stopped by a safety threshold.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.out, "out", "", "save the plan to `FILE` for confsync apply FILE")
-	f.BoolVar(&opts.json, "json", false, "print the plan as JSON (format_version 1.0)")
+	f.BoolVar(&opts.json, "json", false, "print the plan as JSON (format_version 1.0); the same as --format json")
+	f.StringVar(&opts.format, "format", "", "`FORMAT` of the plan: human (default), json, or markdown (a GitHub pull-request comment)")
 	f.BoolVar(&opts.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes")
 	f.StringArrayVar(&opts.idps, "idp", nil, "plan for this IdP only (repeatable); others' objects are left alone")
 	f.BoolVar(&opts.allowMassChanges, "allow-mass-changes", false, "waive the safety thresholds for this plan")
@@ -52,13 +54,17 @@ set, 1 on errors, including a plan stopped by a safety threshold.`,
 }
 
 func runPlan(ctx context.Context, opts *planOptions) error {
+	format, err := views.ParseFormat(opts.format, opts.json)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
 	s, err := openEngine(ctx, opts.ro, opts.stderr)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	var hook plan.Hook
-	if !opts.json && views.IsTerminal(opts.stderr) {
+	if !format.Machine() && views.IsTerminal(opts.stderr) {
 		hook = views.NewProgress(opts.stderr, true, false)
 	}
 	p, err := s.compute(ctx, hook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
@@ -66,7 +72,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	if err != nil && !errors.As(err, &safety) {
 		return err
 	}
-	if rerr := renderPlan(opts.stdout, p, opts.json); rerr != nil {
+	if rerr := format.Plan(opts.stdout, p, views.ColorFor(opts.stdout)); rerr != nil {
 		return rerr
 	}
 	if safety != nil {
@@ -76,7 +82,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 		if err := planfile.Write(opts.out, p); err != nil {
 			return err
 		}
-		if !opts.json {
+		if !format.Machine() {
 			fmt.Fprintf(opts.stdout, "\nSaved the plan to %s. To apply exactly this plan: confsync apply %s\n", opts.out, opts.out)
 		}
 	}
@@ -86,10 +92,11 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	return nil
 }
 
-// renderPlan writes a plan, human or JSON.
+// renderPlan writes a plan, human or JSON (apply's two forms).
 func renderPlan(w io.Writer, p *plan.Plan, asJSON bool) error {
+	f := views.FormatHuman
 	if asJSON {
-		return views.JSON(w, p)
+		f = views.FormatJSON
 	}
-	return views.Human(w, p, views.HumanOptions{Color: views.ColorFor(w)})
+	return f.Plan(w, p, views.ColorFor(w))
 }

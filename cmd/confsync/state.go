@@ -111,7 +111,10 @@ func newStateListCmd(ro *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the addresses of everything confsync manages",
-		Args:  cobra.NoArgs,
+		Long: `Prints one address per line, groups first, then users, each sorted:
+group.<idp>.<name> and user.<idp>.<username>. With --idp, only that IdP's
+objects. Memberships are listed by state show on their user or group.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return runStateList(cmd.Context(), opts)
@@ -126,7 +129,11 @@ func newStateShowCmd(ro *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ADDRESS",
 		Short: "Show what the state holds for one address",
-		Args:  cobra.ExactArgs(1),
+		Long: `Prints what the ownership state records for a user (its IdP's stable
+id, the last applied display name and email, custom attributes, whether it
+was adopted, its managed memberships) or a group (whether confsync created
+it, its managed members).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.addr, opts.stdout, opts.stderr = args[0], cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return runStateShow(cmd.Context(), opts)
