@@ -103,7 +103,7 @@ func runImport(ctx context.Context, opts *importOptions) error {
 			}
 		}
 		if cu == nil {
-			return &exitError{code: 1, err: fmt.Errorf("Confluence has no user %q to import", name)}
+			return &exitError{code: 1, err: fmt.Errorf("there is no Confluence user %q to import", name)}
 		}
 		if name == actual.Caller {
 			return &exitError{code: 1, err: fmt.Errorf("user %q is the account confsync calls Confluence with; it is never managed", name)}
@@ -130,7 +130,7 @@ func runImport(ctx context.Context, opts *importOptions) error {
 			found = found || g.Name == name
 		}
 		if !found {
-			return &exitError{code: 1, err: fmt.Errorf("Confluence has no group %q to import", name)}
+			return &exitError{code: 1, err: fmt.Errorf("there is no Confluence group %q to import", name)}
 		}
 		if err := s.store.RecordGroup(ctx, plan.ManagedGroup{Name: name, IDP: idp.Name, Created: false}); err != nil {
 			return err
