@@ -20,7 +20,7 @@ type showOptions struct {
 func newShowCmd() *cobra.Command {
 	opts := &showOptions{}
 	cmd := &cobra.Command{
-		Use:   "show [--json | --format FORMAT] FILE",
+		Use:   "show [--json | --format human|json|markdown] FILE",
 		Short: "Show a plan saved with confsync plan --out",
 		Long: `Renders a saved plan file, as plan printed it, as JSON, or as a GitHub
 pull-request comment in Markdown (--format markdown). It reads neither
