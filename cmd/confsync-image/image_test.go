@@ -104,6 +104,8 @@ func TestImage(t *testing.T) {
 		t.Fatalf("a different time gave the same digest (%v)", err)
 	}
 
+	t.Run("skopeo", func(t *testing.T) { checkWithSkopeo(t, filepath.Join(dir, "image-0.tar"), digests[0], dir) })
+
 	files := untar(t, archives[0])
 	if string(files["oci-layout"]) != `{"imageLayoutVersion":"1.0.0"}` {
 		t.Errorf("oci-layout = %q", files["oci-layout"])
@@ -303,5 +305,58 @@ func runEntrypoint(t *testing.T, root, dir string, rc RuntimeConfig) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "data", "confsync.db")); err != nil {
 		t.Errorf("serve made no store in the data volume: %v", err)
+	}
+}
+
+// checkWithSkopeo has an independent implementation read the archive:
+// skopeo inspects it (the same digest) and converts it to Docker's format,
+// keeping the healthcheck as Docker records it. CI requires skopeo
+// (CONFSYNC_REQUIRE_SKOPEO, .ci/run); elsewhere the check is skipped
+// without it.
+func checkWithSkopeo(t *testing.T, archive, digest, dir string) {
+	skopeo, err := exec.LookPath("skopeo")
+	if err != nil {
+		if os.Getenv("CONFSYNC_REQUIRE_SKOPEO") != "" {
+			t.Fatalf("skopeo is required (CONFSYNC_REQUIRE_SKOPEO is set) but not found: %v", err)
+		}
+		t.Skip("skopeo not found (Debian package skopeo)")
+	}
+	out, err := exec.Command(skopeo, "inspect", "oci-archive:"+archive).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v", err)
+	}
+	var info struct {
+		Digest       string
+		Architecture string
+		Os           string
+	}
+	if err := json.Unmarshal(out, &info); err != nil || info.Digest != digest || info.Os != "linux" {
+		t.Fatalf("skopeo inspect: %s (%v), want digest %s", out, err, digest)
+	}
+	docker := filepath.Join(dir, "docker.tar")
+	if b, err := exec.Command(skopeo, "copy", "-q", "oci-archive:"+archive, "docker-archive:"+docker+":confsync:test").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy to docker-archive: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := untar(t, b)
+	var man []struct{ Config string }
+	if err := json.Unmarshal(files["manifest.json"], &man); err != nil || len(man) != 1 {
+		t.Fatalf("docker-archive manifest.json: %s (%v)", files["manifest.json"], err)
+	}
+	var cfg struct {
+		Config struct {
+			User        string
+			Healthcheck *Healthcheck
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(files[man[0].Config], &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.User != "65532:65532" || cfg.Config.Healthcheck == nil || !slices.Equal(cfg.Config.Healthcheck.Test, []string{"CMD", "/confsync", "healthcheck"}) ||
+		cfg.Config.Healthcheck.Interval != 30*time.Second {
+		t.Errorf("Docker's form of the image lost the user or the healthcheck: %s", files[man[0].Config])
 	}
 }
