@@ -60,7 +60,7 @@ func runImport(ctx context.Context, opts *importOptions) error {
 	defer s.Close()
 	idp := s.cfg.IDP(a.idp)
 	if idp == nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s: %w %q: the configuration declares no idp %q", a, errIDPUnknown, a.idp, a.idp)}
+		return &exitError{code: 1, err: fmt.Errorf("%s: %w: the configuration declares no idp %q", a, errIDPUnknown, a.idp)}
 	}
 	ctx, release, err := plan.HoldLock(ctx, s.store, "", 0)
 	if err != nil {
