@@ -44,6 +44,7 @@ func newRootCmd() *cobra.Command {
 		newHistoryCmd(ro),
 		newServeCmd(ro),
 		newPlanCmd(ro), newShowCmd(), newApplyCmd(ro), newForceUnlockCmd(ro),
+		newStateCmd(ro), newImportCmd(ro), newHealthcheckCmd(ro),
 	)
 	return cmd
 }

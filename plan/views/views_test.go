@@ -276,3 +276,98 @@ func TestManyNoticesCounted(t *testing.T) {
 		t.Errorf("no count of the rest:\n%s", out)
 	}
 }
+
+func TestMarkdownGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		plan *plan.Plan
+	}{
+		{"plan", samplePlan()},
+		{"empty", &plan.Plan{}},
+		{"big-memberships", bigPlan()},
+		{"hostile", hostilePlan()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Markdown(&b, tt.plan, MarkdownOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(b.Bytes(), []byte(MarkdownMarker+"\n")) {
+				t.Errorf("the comment does not start with the marker")
+			}
+			if b.Len() > 65536 {
+				t.Errorf("%d characters: over GitHub's comment limit", b.Len())
+			}
+			golden(t, "markdown-"+tt.name, b.Bytes())
+		})
+	}
+}
+
+// hostilePlan has names and display names that would be markup, and many
+// users, so that the listing is cut.
+func hostilePlan() *plan.Plan {
+	p := &plan.Plan{IDPs: []string{"entra"}, Notices: []plan.Notice{
+		{Severity: plan.SeverityWarning, Kind: plan.NoticeMapping, Subject: "idp user <img src=x onerror=alert(1)>", Summary: "username `x` | **bold** @team [link](http://evil)"},
+	}}
+	p.Changes = append(p.Changes, plan.Change{Action: plan.ActionCreate, Kind: plan.KindGroup, Group: "a|b`c", IDP: "entra", Reason: "```\n</details><script>"})
+	for i := range 250 {
+		p.Changes = append(p.Changes, plan.Change{Action: plan.ActionCreate, Kind: plan.KindUser, User: fmt.Sprintf("u%03d", i), IDP: "entra", Reason: "new",
+			After: &plan.UserValues{DisplayName: "</details>\n```", Email: fmt.Sprintf("u%03d@example.com", i)}})
+	}
+	p.Changes = append(p.Changes, plan.Change{Action: plan.ActionAdd, Kind: plan.KindMembership, User: "u000", Group: "a|b`c", IDP: "entra"})
+	return p
+}
+
+func TestMarkdownEscapes(t *testing.T) {
+	var b bytes.Buffer
+	if err := Markdown(&b, hostilePlan(), MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Outside the fenced code blocks (whose text GitHub shows as is),
+	// nothing from the plan is markup, and only the view's own tags open
+	// and close details.
+	var prose strings.Builder
+	inCode := false
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "```") {
+			inCode = !inCode
+			continue
+		}
+		if !inCode {
+			prose.WriteString(l + "\n")
+		}
+	}
+	if inCode {
+		t.Fatal("a code block is left open")
+	}
+	out := prose.String()
+	for _, bad := range []string{"<img", "<script>", "[link](", "**bold**", " @team"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("markdown contains %q unescaped", bad)
+		}
+	}
+	if o, c := strings.Count(out, "<details>"), strings.Count(out, "</details>"); o != c || o != 3 {
+		t.Errorf("%d <details>, %d </details>; want 3 of each", o, c)
+	}
+	if !bytes.Contains(b.Bytes(), []byte("# … and 50 more")) {
+		t.Error("250 users listed in full; want 200 and a count")
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		asJSON bool
+		want   Format
+		err    bool
+	}{
+		{"", false, FormatHuman, false}, {"", true, FormatJSON, false}, {"json", true, FormatJSON, false},
+		{"markdown", false, FormatMarkdown, false}, {"markdown", true, "", true}, {"yaml", false, "", true},
+	} {
+		got, err := ParseFormat(tc.name, tc.asJSON)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("ParseFormat(%q, %t) = %q, %v", tc.name, tc.asJSON, got, err)
+		}
+	}
+}
