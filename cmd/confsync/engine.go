@@ -12,6 +12,7 @@ import (
 	"github.com/confsync/confsync/providers/confluence"
 	"github.com/confsync/confsync/providers/graph"
 	"github.com/confsync/confsync/providers/ldap"
+	"github.com/confsync/confsync/providers/okta"
 	"github.com/confsync/confsync/providers/scim"
 	"github.com/confsync/confsync/providers/store"
 )
@@ -37,6 +38,12 @@ func buildEngine(ctx context.Context, cfg *config.Config, st store.Store, logger
 			sources[p.Name] = src
 		case "graph":
 			src, err := graph.NewSource(p.Graph, graph.Options{Logger: logger.With("idp", p.Name)})
+			if err != nil {
+				return nil, nil, fmt.Errorf("idp %q: %w", p.Name, err)
+			}
+			sources[p.Name] = src
+		case "okta":
+			src, err := okta.NewSource(p.Okta, okta.Options{Logger: logger.With("idp", p.Name)})
 			if err != nil {
 				return nil, nil, fmt.Errorf("idp %q: %w", p.Name, err)
 			}
