@@ -160,8 +160,9 @@ func (l *loader) decodeGraph(block *hcl.Block) (*GraphSource, hcl.Diagnostics) {
 		}
 	}
 
-	for name, v := range map[string]string{"authority": s.Authority, "endpoint": s.Endpoint} {
-		if attr := a[name]; attr != nil && strings.HasPrefix(v, "http://") {
+	for _, f := range []struct{ name, v string }{{"authority", s.Authority}, {"endpoint", s.Endpoint}} {
+		name := f.name
+		if attr := a[name]; attr != nil && strings.HasPrefix(f.v, "http://") {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Graph credentials sent in clear text",

@@ -81,11 +81,12 @@ func TestReadOrg(t *testing.T) {
 	for i := range n {
 		ids = append(ids, o.emu.AddUser("", map[string]any{"login": fmt.Sprintf("u%03d@example.com", i), "email": fmt.Sprintf("u%03d@example.com", i), "employeeNumber": fmt.Sprint(i)}))
 	}
-	statuses := map[string]bool{"SUSPENDED": false, "DEPROVISIONED": false, "STAGED": false, "PASSWORD_EXPIRED": true, "LOCKED_OUT": true}
-	i := 0
-	for st := range statuses {
-		o.emu.SetStatus(ids[i], st)
-		i++
+	statuses := []struct {
+		status string
+		active bool
+	}{{"SUSPENDED", false}, {"DEPROVISIONED", false}, {"STAGED", false}, {"PROVISIONED", false}, {"PASSWORD_EXPIRED", true}, {"LOCKED_OUT", true}, {"RECOVERY", true}}
+	for i, st := range statuses {
+		o.emu.SetStatus(ids[i], st.status)
 	}
 	big := o.emu.AddGroup("Everyone", ids...)
 	o.emu.AddGroup("Editors", ids[0], ids[10])
@@ -101,12 +102,10 @@ func TestReadOrg(t *testing.T) {
 	for _, u := range snap.Users {
 		byID[u.ID] = u
 	}
-	i = 0
-	for st, active := range statuses {
-		if byID[ids[i]].Active != active {
-			t.Errorf("a %s user has Active=%v, want %v", st, byID[ids[i]].Active, active)
+	for i, st := range statuses {
+		if byID[ids[i]].Active != st.active {
+			t.Errorf("a %s user has Active=%v, want %v", st.status, byID[ids[i]].Active, st.active)
 		}
-		i++
 	}
 	want := plan.SourceUser{ID: ids[20], Active: true, Attributes: map[string]string{"login": "u020@example.com", "email": "u020@example.com", "employeeNumber": "20"}}
 	if diff := cmp.Diff(want, byID[ids[20]]); diff != "" {

@@ -223,3 +223,42 @@ func notFound(w http.ResponseWriter, id string) {
 	graphError(w, http.StatusNotFound, "Request_ResourceNotFound",
 		fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", url.PathEscape(id)))
 }
+
+// listMemberOf answers /users/{id}/transitiveMemberOf: every group the
+// user is in, directly or through nested groups, each once. This emulator
+// holds only groups, so the cast to groups changes nothing.
+func (s *Server) listMemberOf(w http.ResponseWriter, r *http.Request, id string, cast bool) {
+	s.mu.Lock()
+	if u := s.byID[id]; u == nil || u.kind != "user" {
+		s.mu.Unlock()
+		notFound(w, id)
+		return
+	}
+	parents := map[string][]*object{}
+	for _, g := range s.groups {
+		for _, m := range g.members {
+			parents[m] = append(parents[m], g)
+		}
+	}
+	objs := []*object{}
+	seen := map[string]bool{}
+	queue := []string{id}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, g := range parents[cur] {
+			gid := g.props["id"].(string)
+			if !seen[gid] {
+				seen[gid] = true
+				objs = append(objs, g)
+				queue = append(queue, gid)
+			}
+		}
+	}
+	s.mu.Unlock()
+	collection := "directoryObjects"
+	if cast {
+		collection = "groups"
+	}
+	s.list(w, r, collection, objs)
+}

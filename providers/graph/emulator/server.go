@@ -258,6 +258,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.count(parts[2])
 		s.listMembers(w, r, parts[1], parts[2] == "transitiveMembers", cast)
+	case len(parts) >= 3 && len(parts) <= 4 && parts[0] == "users" && parts[2] == "transitiveMemberOf":
+		if len(parts) == 4 && parts[3] != "microsoft.graph.group" {
+			graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery", "The specified type cast is not supported: "+parts[3]+".")
+			return
+		}
+		s.count("transitiveMemberOf")
+		s.listMemberOf(w, r, parts[1], len(parts) == 4)
 	default:
 		graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[0]+"'.")
 	}

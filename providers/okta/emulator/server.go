@@ -97,10 +97,15 @@ func newID(prefix string) string {
 // AddUser adds a user with the given status ("ACTIVE" when empty) and
 // profile, and returns its id.
 func (s *Server) AddUser(status string, profile map[string]any) string {
+	return s.AddUserWithID(newID("00u"), status, profile)
+}
+
+// AddUserWithID adds a user with the given id, for fixtures whose output
+// names it.
+func (s *Server) AddUserWithID(id, status string, profile map[string]any) string {
 	if status == "" {
 		status = "ACTIVE"
 	}
-	id := newID("00u")
 	p := map[string]any{}
 	for k, v := range profile {
 		p[k] = v
