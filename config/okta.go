@@ -75,12 +75,10 @@ func (l *loader) decodeOkta(block *hcl.Block) (*OktaSource, hcl.Diagnostics) {
 		}
 	}
 	if attr, ok := a["token"]; ok {
-		v, ok, d := l.secret(attr)
+		// An empty token (an unset environment variable) is reported when
+		// the IdP is read, so that validate works without the secrets.
+		v, _, d := l.secret(attr)
 		diags = append(diags, d...)
-		if ok && strings.TrimSpace(v.Reveal()) == "" {
-			diags = append(diags, attrError(attr, "Missing Okta API token",
-				"The token is an Okta API token (Security > API > Tokens), from a sensitive variable such as var.okta_token."))
-		}
 		s.Token = v
 	}
 	if attr, ok := a["groups"]; ok {

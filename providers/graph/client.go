@@ -62,7 +62,7 @@ func NewSource(cfg *config.GraphSource, opts Options) (*Source, error) {
 		return nil, errors.New("graph: tenant_id and client_id are required")
 	}
 	if cfg.ClientSecret == "" {
-		return nil, errors.New("graph: client_secret is required")
+		return nil, errors.New("graph: the client secret is empty (client_secret in the graph block)")
 	}
 	c := *cfg
 	if c.Authority == "" {

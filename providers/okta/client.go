@@ -64,7 +64,7 @@ func NewSource(cfg *config.OktaSource, opts Options) (*Source, error) {
 		return nil, errors.New("okta: org_url is required")
 	}
 	if strings.TrimSpace(cfg.Token.Reveal()) == "" {
-		return nil, errors.New("okta: token is required")
+		return nil, errors.New("okta: the API token is empty (token in the okta block)")
 	}
 	c := *cfg
 	c.OrgURL = strings.TrimRight(c.OrgURL, "/")

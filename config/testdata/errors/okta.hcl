@@ -12,13 +12,6 @@ idp "bad" {
   }
 }
 
-idp "empty-token" {
-  okta {
-    org_url = "https://example.okta.com"
-    token   = "" # ERROR: Missing Okta API token
-  }
-}
-
 idp "missing" {
   okta { # ERROR: Missing required argument
     org_url = "https://example.okta.com"
