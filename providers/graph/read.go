@@ -73,11 +73,11 @@ func (s *Source) Read(ctx context.Context, req plan.ReadRequest) (*plan.Snapshot
 	if err != nil {
 		return nil, err
 	}
-	members, groups, err := s.readMembers(ctx, groups, len(s.cfg.Groups) > 0)
+	members, groups, err := s.readMembers(ctx, groups, len(s.cfg.Groups) > 0, r.users)
 	if err != nil {
 		return nil, err
 	}
-	snap := &plan.Snapshot{Users: r.out, Groups: flatten(groups, members, r.users, r.out)}
+	snap := &plan.Snapshot{Users: r.out, Groups: flatten(groups, members, r.out)}
 	s.logger.Info("graph read", "users", len(snap.Users), "groups", len(snap.Groups))
 	return snap, nil
 }
@@ -242,17 +242,18 @@ func (s *Source) namedGroups(ctx context.Context) ([]groupRef, error) {
 	return out, nil
 }
 
-// directMembers are one group's direct members: user ids and nested
-// groups.
+// directMembers are one group's direct members: users (as indexes into
+// the users read, so that a million memberships hold no million strings)
+// and nested groups.
 type directMembers struct {
-	users  []string
+	users  []int32
 	groups []groupRef
 }
 
 // readMembers reads the direct members of every group, Parallelism at a
 // time. With discover set, nested groups not in groups are read too and
 // appended. It returns the members by group id and the groups read.
-func (s *Source) readMembers(ctx context.Context, groups []groupRef, discover bool) (map[string]*directMembers, []groupRef, error) {
+func (s *Source) readMembers(ctx context.Context, groups []groupRef, discover bool, userIndex map[string]int) (map[string]*directMembers, []groupRef, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	members := make(map[string]*directMembers, len(groups))
@@ -274,7 +275,7 @@ func (s *Source) readMembers(ctx context.Context, groups []groupRef, discover bo
 			go func() {
 				defer wg.Done()
 				for g := range work {
-					m, err := s.groupMembers(ctx, g.id)
+					m, err := s.groupMembers(ctx, g.id, discover, userIndex)
 					mu.Lock()
 					if err != nil {
 						if firstErr == nil {
@@ -316,9 +317,16 @@ func (s *Source) readMembers(ctx context.Context, groups []groupRef, discover bo
 	return members, groups, nil
 }
 
-// groupMembers reads one group's direct members.
-func (s *Source) groupMembers(ctx context.Context, id string) (*directMembers, error) {
-	q := url.Values{"$select": {"id,displayName"}, "$top": {strconv.Itoa(PageSize)}}
+// groupMembers reads one group's direct members. Members that are not
+// among the users read (filtered out, outside the named groups) are
+// dropped here. Nested groups' names are only needed (and selected) when
+// they are discovered rather than listed.
+func (s *Source) groupMembers(ctx context.Context, id string, discover bool, userIndex map[string]int) (*directMembers, error) {
+	sel := "id"
+	if discover {
+		sel = "id,displayName"
+	}
+	q := url.Values{"$select": {sel}, "$top": {strconv.Itoa(PageSize)}}
 	m := &directMembers{}
 	for next := s.cfg.Endpoint + "/v1.0/groups/" + url.PathEscape(id) + "/members?" + q.Encode(); next != ""; {
 		var page memberPage
@@ -328,7 +336,9 @@ func (s *Source) groupMembers(ctx context.Context, id string) (*directMembers, e
 		for _, o := range page.Value {
 			switch o.Type {
 			case "#microsoft.graph.user":
-				m.users = append(m.users, o.ID)
+				if ui, ok := userIndex[o.ID]; ok {
+					m.users = append(m.users, int32(ui))
+				}
 			case "#microsoft.graph.group":
 				m.groups = append(m.groups, groupRef{id: o.ID, name: o.DisplayName})
 			}
@@ -340,9 +350,8 @@ func (s *Source) groupMembers(ctx context.Context, id string) (*directMembers, e
 }
 
 // flatten turns direct memberships into each group's users, nested groups
-// included, each user once, cycles harmless. Members that are not among
-// the users read (filtered out, or outside the named groups) are dropped.
-func flatten(groups []groupRef, members map[string]*directMembers, userIndex map[string]int, users []plan.SourceUser) []plan.SourceGroup {
+// included, each user once, cycles harmless.
+func flatten(groups []groupRef, members map[string]*directMembers, users []plan.SourceUser) []plan.SourceGroup {
 	gi := make(map[string]int, len(groups))
 	for i, g := range groups {
 		gi[g.id] = i
@@ -363,8 +372,8 @@ func flatten(groups []groupRef, members map[string]*directMembers, userIndex map
 			if m == nil {
 				continue
 			}
-			for _, uid := range m.users {
-				if ui, ok := userIndex[uid]; ok && userMark[ui] != stamp {
+			for _, ui := range m.users {
+				if userMark[ui] != stamp {
 					userMark[ui] = stamp
 					ids = append(ids, users[ui].ID)
 				}

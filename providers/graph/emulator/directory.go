@@ -118,10 +118,8 @@ func (s *Server) knownProperties() map[string]bool {
 			known[p] = true
 		}
 	}
-	for _, u := range s.users {
-		for p := range u.props {
-			known[p] = true
-		}
+	for p := range s.props {
+		known[p] = true
 	}
 	return known
 }

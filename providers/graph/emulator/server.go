@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,9 @@ type Server struct {
 	users  []*object // in creation order, which is the paging order
 	groups []*object
 	byID   map[string]*object
+	// props are the user property names some user holds, which $select
+	// accepts besides the documented ones.
+	props  map[string]bool
 	tokens map[string]time.Time // access token -> expiry
 	faults []*Fault
 	stats  Stats
@@ -98,7 +102,7 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Server{opts: opts, byID: map[string]*object{}, tokens: map[string]time.Time{}, stats: Stats{Requests: map[string]int{}}}
+	return &Server{opts: opts, byID: map[string]*object{}, props: map[string]bool{}, tokens: map[string]time.Time{}, stats: Stats{Requests: map[string]int{}}}
 }
 
 // NewID returns a random GUID, the form of Entra object ids.
@@ -127,6 +131,9 @@ func (s *Server) AddUser(props map[string]any) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := &object{kind: "user", props: p}
+	for k := range p {
+		s.props[k] = true
+	}
 	s.users = append(s.users, o)
 	s.byID[p["id"].(string)] = o
 	return p["id"].(string)
@@ -142,6 +149,7 @@ func (s *Server) SetUser(id string, props map[string]any) {
 				delete(o.props, k)
 			} else {
 				o.props[k] = v
+				s.props[k] = true
 			}
 		}
 	}
@@ -168,6 +176,15 @@ func (s *Server) AddMembers(groupID string, members ...string) {
 	defer s.mu.Unlock()
 	if g := s.byID[groupID]; g != nil && g.kind == "group" {
 		g.members = append(g.members, members...)
+	}
+}
+
+// RemoveMembers removes direct members from a group.
+func (s *Server) RemoveMembers(groupID string, members ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.byID[groupID]; g != nil && g.kind == "group" {
+		g.members = slices.DeleteFunc(g.members, func(m string) bool { return slices.Contains(members, m) })
 	}
 }
 
