@@ -108,7 +108,7 @@ func (s *Source) Read(ctx context.Context, req plan.ReadRequest) (*plan.Snapshot
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.members(ctx, groups)
+	members, err := s.members(ctx, groups, index)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +119,11 @@ func (s *Source) Read(ctx context.Context, req plan.ReadRequest) (*plan.Snapshot
 	}
 	for i, g := range groups {
 		sg := plan.SourceGroup{ID: g.ID, Name: g.Profile.Name}
-		for _, id := range members[i] {
-			if _, ok := index[id]; ok {
-				sg.MemberIDs = append(sg.MemberIDs, id)
-				if keep != nil {
-					keep[id] = true
-				}
+		for _, ui := range members[i] {
+			id := users[ui].ID
+			sg.MemberIDs = append(sg.MemberIDs, id)
+			if keep != nil {
+				keep[id] = true
 			}
 		}
 		snap.Groups = append(snap.Groups, sg)
@@ -174,11 +173,13 @@ func (s *Source) groups(ctx context.Context) ([]group, error) {
 	return out, nil
 }
 
-// members reads each group's member ids, Parallelism groups at a time.
-func (s *Source) members(ctx context.Context, groups []group) ([][]string, error) {
+// members reads each group's members, Parallelism groups at a time, as
+// indexes into the users read (so that a million memberships hold no
+// million strings); members that are not among them are dropped.
+func (s *Source) members(ctx context.Context, groups []group, index map[string]int) ([][]int32, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := make([][]string, len(groups))
+	out := make([][]int32, len(groups))
 	work := make(chan int)
 	var (
 		wg       sync.WaitGroup
@@ -190,7 +191,7 @@ func (s *Source) members(ctx context.Context, groups []group) ([][]string, error
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				ids, err := s.groupMembers(ctx, groups[i].ID)
+				ids, err := s.groupMembers(ctx, groups[i].ID, index)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -220,8 +221,8 @@ feed:
 	return out, ctx.Err()
 }
 
-func (s *Source) groupMembers(ctx context.Context, id string) ([]string, error) {
-	var ids []string
+func (s *Source) groupMembers(ctx context.Context, id string, index map[string]int) ([]int32, error) {
+	var ids []int32
 	q := url.Values{"limit": {strconv.Itoa(groupUsersPageSize)}}
 	for next := s.cfg.OrgURL + "/api/v1/groups/" + url.PathEscape(id) + "/users?" + q.Encode(); next != ""; {
 		var page []struct {
@@ -232,7 +233,9 @@ func (s *Source) groupMembers(ctx context.Context, id string) ([]string, error) 
 			return nil, err
 		}
 		for _, u := range page {
-			ids = append(ids, u.ID)
+			if ui, ok := index[u.ID]; ok {
+				ids = append(ids, int32(ui))
+			}
 		}
 		next = n
 	}
