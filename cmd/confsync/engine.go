@@ -37,7 +37,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, st store.Store, logger
 			}
 			sources[p.Name] = src
 		case "graph":
-			src, err := graph.NewSource(p.Graph, graph.Options{Logger: logger.With("idp", p.Name)})
+			// Delta queries pay off where the source is kept (serve); a
+			// full round at each reconcile_interval, as for the other IdPs.
+			src, err := graph.NewSource(p.Graph, graph.Options{Logger: logger.With("idp", p.Name), Delta: true, FullReadEvery: cfg.Server.ReconcileInterval})
 			if err != nil {
 				return nil, nil, fmt.Errorf("idp %q: %w", p.Name, err)
 			}

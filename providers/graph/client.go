@@ -39,6 +39,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// Retry is the retry policy (zero: the defaults).
 	Retry backoff.Policy
+	// Delta makes repeated Reads of a tenant without groups set use delta
+	// queries (see delta.go); FullReadEvery, when positive, bounds how
+	// long they go on before a full round.
+	Delta         bool
+	FullReadEvery time.Duration
 }
 
 // Source reads one Entra ID tenant. It is safe for concurrent use; the
@@ -52,6 +57,10 @@ type Source struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
+
+	useDelta      bool
+	fullReadEvery time.Duration
+	delta         deltaSource
 }
 
 var _ plan.Source = (*Source)(nil)
@@ -86,7 +95,7 @@ func NewSource(cfg *config.GraphSource, opts Options) (*Source, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Source{cfg: c, http: hc, retry: opts.Retry.WithDefaults(), logger: logger}, nil
+	return &Source{cfg: c, http: hc, retry: opts.Retry.WithDefaults(), logger: logger, useDelta: opts.Delta, fullReadEvery: opts.FullReadEvery}, nil
 }
 
 // AuthError is a sign-in the Microsoft identity platform refused.
@@ -253,7 +262,7 @@ func (s *Source) get(ctx context.Context, rawURL string, header http.Header, v a
 					attempt-- // a renewed token is not a retry
 					continue
 				case !backoff.Retryable(ge.Status):
-					return fmt.Errorf("%w: GET %s: %v", plan.ErrIncompleteRead, shortURL(rawURL), err)
+					return fmt.Errorf("%w: GET %s: %w", plan.ErrIncompleteRead, shortURL(rawURL), err)
 				}
 			}
 		}

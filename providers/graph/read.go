@@ -52,6 +52,15 @@ func selectList(attrs []string) string {
 func (s *Source) Read(ctx context.Context, req plan.ReadRequest) (*plan.Snapshot, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Graph's delta queries take no $filter on user properties, and
+	// track the whole tenant: groups and user_filter need full reads.
+	if s.useDelta && len(s.cfg.Groups) == 0 && s.cfg.UserFilter == "" {
+		snap, err := s.readDelta(ctx, req.Attributes)
+		if err == nil {
+			s.logger.Info("graph read (delta)", "users", len(snap.Users), "groups", len(snap.Groups))
+		}
+		return snap, err
+	}
 	r := &reader{src: s, attrs: req.Attributes, users: map[string]int{}}
 	var groups []groupRef
 	var err error

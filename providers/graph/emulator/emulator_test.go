@@ -221,3 +221,42 @@ func FuzzFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestDelta(t *testing.T) {
+	s := newTenant()
+	a := s.AddUser(map[string]any{"userPrincipalName": "a@x"})
+	b := s.AddUser(map[string]any{"userPrincipalName": "b@x"})
+	g := s.AddGroup("g", a)
+	c := newClient(t, s)
+	// A first round, one user a page, ends with a deltaLink.
+	next, pages := "/v1.0/users/delta?$select=userPrincipalName", 0
+	var deltaLink string
+	for next != "" {
+		_, body := c.get(next, "Prefer", "odata.maxpagesize=1")
+		pages++
+		next, _ = body["@odata.nextLink"].(string)
+		next = strings.TrimPrefix(next, c.srv.URL)
+		deltaLink, _ = body["@odata.deltaLink"].(string)
+	}
+	if pages != 2 || deltaLink == "" {
+		t.Fatalf("first round: %d pages, deltaLink %q", pages, deltaLink)
+	}
+	_, gbody := c.get("/v1.0/groups/delta?$select=displayName,members")
+	groupsLink := strings.TrimPrefix(gbody["@odata.deltaLink"].(string), c.srv.URL)
+	// Changes: one user removed, one membership added.
+	s.DeleteUser(b)
+	s.AddMembers(g, a) // re-adding is still a change
+	_, body := c.get(strings.TrimPrefix(deltaLink, c.srv.URL))
+	vals := body["value"].([]any)
+	if len(vals) != 1 || vals[0].(map[string]any)["@removed"] == nil {
+		t.Errorf("users delta after a deletion: %v", vals)
+	}
+	_, body = c.get(groupsLink)
+	if vals := body["value"].([]any); len(vals) != 1 || len(vals[0].(map[string]any)["members@delta"].([]any)) != 1 {
+		t.Errorf("groups delta after a membership change: %v", body)
+	}
+	s.ExpireDeltaTokens()
+	if status, _ := c.get(strings.TrimPrefix(deltaLink, c.srv.URL)); status != http.StatusGone {
+		t.Errorf("expired delta token: %d, want 410", status)
+	}
+}

@@ -57,6 +57,21 @@ type Server struct {
 	tokens map[string]time.Time // access token -> expiry
 	faults []*Fault
 	stats  Stats
+
+	// version counts the tenant's changes; memberLog records membership
+	// changes, and deltaFloor is the oldest delta token still honoured.
+	version    int64
+	memberLog  []memberChange
+	deltaFloor int64
+	tombstones []*object
+}
+
+// memberChange is one membership change, for groups delta.
+type memberChange struct {
+	version int64
+	group   string
+	member  string
+	removed bool
 }
 
 // object is a user or a group: its properties as Graph returns them, and
@@ -65,6 +80,10 @@ type object struct {
 	kind    string // "user" or "group"
 	props   map[string]any
 	members []string // ids, direct members of a group
+	// version is the tenant version of the object's last change; deleted
+	// objects stay as tombstones for delta queries.
+	version int64
+	deleted bool
 }
 
 // Stats counts what the emulator answered.
@@ -130,7 +149,8 @@ func (s *Server) AddUser(props map[string]any) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := &object{kind: "user", props: p}
+	s.version++
+	o := &object{kind: "user", props: p, version: s.version}
 	for k := range p {
 		s.props[k] = true
 	}
@@ -144,6 +164,8 @@ func (s *Server) SetUser(id string, props map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if o := s.byID[id]; o != nil {
+		s.version++
+		o.version = s.version
 		for k, v := range props {
 			if v == nil {
 				delete(o.props, k)
@@ -161,7 +183,11 @@ func (s *Server) AddGroup(displayName string, members ...string) string {
 	id := NewID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := &object{kind: "group", props: map[string]any{
+	s.version++
+	for _, m := range members {
+		s.memberLog = append(s.memberLog, memberChange{version: s.version, group: id, member: m})
+	}
+	o := &object{kind: "group", version: s.version, props: map[string]any{
 		"id": id, "displayName": displayName, "securityEnabled": true, "mailEnabled": false,
 		"groupTypes": []any{}, "description": nil, "mail": nil,
 	}, members: append([]string(nil), members...)}
@@ -175,7 +201,11 @@ func (s *Server) AddMembers(groupID string, members ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g := s.byID[groupID]; g != nil && g.kind == "group" {
+		s.version++
 		g.members = append(g.members, members...)
+		for _, m := range members {
+			s.memberLog = append(s.memberLog, memberChange{version: s.version, group: groupID, member: m})
+		}
 	}
 }
 
@@ -184,8 +214,42 @@ func (s *Server) RemoveMembers(groupID string, members ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g := s.byID[groupID]; g != nil && g.kind == "group" {
+		s.version++
 		g.members = slices.DeleteFunc(g.members, func(m string) bool { return slices.Contains(members, m) })
+		for _, m := range members {
+			s.memberLog = append(s.memberLog, memberChange{version: s.version, group: groupID, member: m, removed: true})
+		}
 	}
+}
+
+// DeleteUser deletes a user: it leaves the tenant and its groups, and
+// delta queries report it removed.
+func (s *Server) DeleteUser(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.byID[id]
+	if o == nil || o.kind != "user" || o.deleted {
+		return
+	}
+	s.version++
+	o.deleted, o.version = true, s.version
+	s.users = slices.DeleteFunc(s.users, func(u *object) bool { return u == o })
+	for _, g := range s.groups {
+		if slices.Contains(g.members, id) {
+			g.members = slices.DeleteFunc(g.members, func(m string) bool { return m == id })
+			s.memberLog = append(s.memberLog, memberChange{version: s.version, group: g.props["id"].(string), member: id, removed: true})
+		}
+	}
+	s.tombstones = append(s.tombstones, o)
+}
+
+// ExpireDeltaTokens makes every delta token issued so far answer 410 Gone,
+// as when Entra ID drops the sync state.
+func (s *Server) ExpireDeltaTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version++
+	s.deltaFloor = s.version
 }
 
 // Inject adds a fault.
@@ -255,6 +319,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	parts := strings.Split(strings.TrimPrefix(path, "/v1.0/"), "/")
 	switch {
+	case len(parts) == 2 && (parts[0] == "users" || parts[0] == "groups") && parts[1] == "delta":
+		s.count(parts[0] + "Delta")
+		s.delta(w, r, parts[0])
 	case len(parts) == 1 && parts[0] == "users":
 		s.count("users")
 		s.list(w, r, "users", nil)
