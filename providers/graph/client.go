@@ -199,17 +199,29 @@ func (s *Source) authError(status int, body []byte) error {
 			desc = desc[:i]
 		}
 	}
-	if sec := s.cfg.ClientSecret.Reveal(); sec != "" {
-		desc = strings.ReplaceAll(desc, sec, "(sensitive)")
-	}
-	if len(desc) > 300 {
-		desc = desc[:300] + "..."
-	}
 	if desc == "" {
 		desc = http.StatusText(status)
 	}
-	e.Description = strings.TrimSpace(desc)
+	e.Code, e.OAuth, e.Description = s.clean(e.Code, 40), s.clean(e.OAuth, 60), s.clean(desc, 300)
 	return e
+}
+
+// clean makes a value of an error body fit for a one-line message: the
+// secret redacted, control characters as spaces, at most max bytes.
+func (s *Source) clean(v string, max int) string {
+	if sec := s.cfg.ClientSecret.Reveal(); sec != "" {
+		v = strings.ReplaceAll(v, sec, "(sensitive)")
+	}
+	v = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, v)
+	if len(v) > max {
+		v = strings.ToValidUTF8(v[:max], "") + "..."
+	}
+	return strings.TrimSpace(v)
 }
 
 // graphError is an error answer of Graph.
@@ -303,7 +315,7 @@ func (s *Source) decode(resp *http.Response, v any) (string, error) {
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}
-	return resp.Header.Get("Retry-After"), &graphError{Status: resp.StatusCode, Code: b.Error.Code, Message: msg}
+	return resp.Header.Get("Retry-After"), &graphError{Status: resp.StatusCode, Code: s.clean(b.Error.Code, 60), Message: s.clean(msg, 300)}
 }
 
 // shortURL is a URL for messages: the path and the query names, without

@@ -35,6 +35,8 @@ func TestPlanSurvivesFailedPage(t *testing.T) {
 		}))
 	}
 	f.emu.AddGroup("confluence-users", ids...)
+	// No mail: a notice, and left out, as for SCIM.
+	f.emu.AddUser(map[string]any{"userPrincipalName": "nomail@contoso.com", "displayName": "No Mail"})
 	idp := &config.IDP{
 		Name:       "entra",
 		Graph:      f.config(),
@@ -74,6 +76,15 @@ func TestPlanSurvivesFailedPage(t *testing.T) {
 	p := run(t)
 	if s := p.Summary(); s.UsersCreate != n {
 		t.Fatalf("first plan creates %d users, want %d", s.UsersCreate, n)
+	}
+	var mapping []string
+	for _, no := range p.Notices {
+		if no.Kind == plan.NoticeMapping {
+			mapping = append(mapping, no.Summary+" "+no.Subject)
+		}
+	}
+	if len(mapping) != 1 || !strings.Contains(strings.Join(mapping, ""), "nomail") {
+		t.Errorf("mapping notices = %q, want one for the user without mail", mapping)
 	}
 	if got := active(); got != n {
 		t.Fatalf("%d active users in Confluence, want %d", got, n)

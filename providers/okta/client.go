@@ -213,7 +213,25 @@ func (s *Source) decode(resp *http.Response, v any) (next, retryAfter string, er
 			retryAfter = strconv.FormatInt(max(int64(time.Unix(reset, 0).Sub(s.retry.Now())/time.Second)+1, 0), 10)
 		}
 	}
-	return "", retryAfter, &APIError{Status: resp.StatusCode, Code: b.Code, Summary: b.Summary}
+	return "", retryAfter, &APIError{Status: resp.StatusCode, Code: s.clean(b.Code, 40), Summary: s.clean(b.Summary, 300)}
+}
+
+// clean makes a value of an error body fit for a one-line message: the
+// token redacted, control characters as spaces, at most max bytes.
+func (s *Source) clean(v string, max int) string {
+	if tok := s.cfg.Token.Reveal(); tok != "" {
+		v = strings.ReplaceAll(v, tok, "(sensitive)")
+	}
+	v = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, v)
+	if len(v) > max {
+		v = strings.ToValidUTF8(v[:max], "") + "..."
+	}
+	return strings.TrimSpace(v)
 }
 
 // shortURL is a URL for messages: path and query without the cursor.

@@ -1,8 +1,13 @@
 package okta
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/confsync/confsync/config"
+	"github.com/confsync/confsync/providers/backoff"
 )
 
 func TestNextLink(t *testing.T) {
@@ -34,6 +39,30 @@ func FuzzNextLink(f *testing.F) {
 	f.Fuzz(func(t *testing.T, h string) {
 		if got := NextLink([]string{h}); got != "" && !strings.Contains(h, got) {
 			t.Fatalf("NextLink(%q) = %q, not in the header", h, got)
+		}
+	})
+}
+
+// FuzzErrorBody: any error body Okta might send becomes a one-line error
+// without the API token.
+func FuzzErrorBody(f *testing.F) {
+	const token = "00the-api-token"
+	for _, s := range []string{`{"errorCode":"E0000011","errorSummary":"Invalid token provided"}`, `{"errorSummary":"00the-api-token\n"}`, `nope`} {
+		f.Add(s, 401)
+	}
+	src := &Source{cfg: config.OktaSource{OrgURL: "https://x", Token: token}, retry: backoff.Policy{}.WithDefaults()}
+	f.Fuzz(func(t *testing.T, body string, status int) {
+		if status < 100 || status > 999 {
+			return
+		}
+		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}
+		_, _, err := src.decode(resp, &[]user{})
+		if err == nil {
+			return
+		}
+		msg := (&AuthError{OrgURL: "https://x", Err: &APIError{}}).Error() + err.Error()
+		if strings.Contains(msg, token) || strings.ContainsAny(msg, "\r\n") {
+			t.Fatalf("error %q carries the token or a line break", msg)
 		}
 	})
 }
