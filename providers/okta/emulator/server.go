@@ -44,6 +44,7 @@ type Server struct {
 	users   []map[string]any
 	groups  []map[string]any
 	members map[string][]string // group id -> user ids
+	userPos map[string]int      // user id -> index in users
 	byID    map[string]map[string]any
 	windows map[string]*window
 	faults  []*Fault
@@ -80,7 +81,7 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Server{opts: opts, members: map[string][]string{}, byID: map[string]map[string]any{}, windows: map[string]*window{}, stats: Stats{Requests: map[string]int{}}}
+	return &Server{opts: opts, members: map[string][]string{}, userPos: map[string]int{}, byID: map[string]map[string]any{}, windows: map[string]*window{}, stats: Stats{Requests: map[string]int{}}}
 }
 
 // newID returns an Okta-style id with the given prefix ("00u", "00g").
@@ -113,6 +114,7 @@ func (s *Server) AddUserWithID(id, status string, profile map[string]any) string
 	u := map[string]any{"id": id, "status": status, "created": "2024-01-01T00:00:00.000Z", "type": map[string]any{"id": "oty1"}, "profile": p}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.userPos[id] = len(s.users)
 	s.users = append(s.users, u)
 	s.byID[id] = u
 	return id
@@ -204,17 +206,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := maxUsers
 	switch route {
 	case "users":
-		items = append(items, s.users...)
-		if q.Get("filter") == "" && q.Get("search") == "" {
-			// An unfiltered list leaves deprovisioned users out.
-			kept := items[:0]
-			for _, u := range items {
-				if u["status"] != "DEPROVISIONED" {
-					kept = append(kept, u)
-				}
+		if q.Get("filter") == "" && q.Get("search") == "" && q.Get("q") == "" {
+			// An unfiltered list leaves deprovisioned users out. Only
+			// this page's users are gathered, from the cursor on, so
+			// that paging a large org costs no copy of it per page.
+			items = s.unfilteredUsers(q.Get("after"), q.Get("limit"))
+			s.mu.Unlock()
+			if items == nil {
+				oktaError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after")
+				return
 			}
-			items = kept
+			s.page(w, r, items, maxUsers)
+			return
 		}
+		items = append(items, s.users...)
 	case "groups":
 		items, limit = append(items, s.groups...), maxGroups
 	case "groupUsers":
@@ -246,6 +251,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	s.page(w, r, items, limit)
+}
+
+// unfilteredUsers returns the users an unfiltered list pages through
+// from the after cursor: one more than the page (so that page knows a
+// next one exists), the user named by after first so that page finds its
+// cursor. nil means an unknown cursor. s.mu is held.
+func (s *Server) unfilteredUsers(after, limitParam string) []map[string]any {
+	start := 0
+	if after != "" {
+		i, ok := s.userPos[after]
+		if !ok {
+			return nil
+		}
+		start = i
+	}
+	limit := maxUsers
+	if n, err := strconv.Atoi(limitParam); err == nil && n > 0 {
+		limit = min(n, maxUsers)
+	}
+	var out []map[string]any
+	if after != "" {
+		out = append(out, s.users[start])
+		start++
+	}
+	for i := start; i < len(s.users) && len(out) < limit+2; i++ {
+		if s.users[i]["status"] != "DEPROVISIONED" {
+			out = append(out, s.users[i])
+		}
+	}
+	return out
 }
 
 // page filters, pages and writes a collection.
