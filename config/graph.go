@@ -14,6 +14,9 @@ const (
 	DefaultGraphAuthority = "https://login.microsoftonline.com"
 	DefaultGraphEndpoint  = "https://graph.microsoft.com"
 	DefaultGraphTimeout   = 60 * time.Second
+	// DefaultPollInterval is how often serve reads a pulled IdP.
+	DefaultPollInterval = 60 * time.Second
+	minPollInterval     = 10 * time.Second
 	// DefaultGraphParallelism bounds the Graph requests in flight.
 	DefaultGraphParallelism = 4
 	maxGraphParallelism     = 16
@@ -47,6 +50,9 @@ type GraphSource struct {
 	Parallelism int
 	// Timeout bounds one request (default 60s).
 	Timeout time.Duration
+	// PollInterval is how often confsync serve (with auto_apply) reads the
+	// IdP for changes (default 60s; 0 disables polling).
+	PollInterval time.Duration
 
 	DeclRange hcl.Range
 }
@@ -65,6 +71,7 @@ var graphSchema = &hcl.BodySchema{
 		{Name: "user_filter"},
 		{Name: "parallelism"},
 		{Name: "timeout"},
+		{Name: "poll_interval"},
 	},
 }
 
@@ -78,11 +85,12 @@ var clientID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 // decodeGraph decodes a graph source block and fills in the defaults.
 func (l *loader) decodeGraph(block *hcl.Block) (*GraphSource, hcl.Diagnostics) {
 	s := &GraphSource{
-		Authority:   DefaultGraphAuthority,
-		Endpoint:    DefaultGraphEndpoint,
-		Parallelism: DefaultGraphParallelism,
-		Timeout:     DefaultGraphTimeout,
-		DeclRange:   block.DefRange,
+		Authority:    DefaultGraphAuthority,
+		Endpoint:     DefaultGraphEndpoint,
+		Parallelism:  DefaultGraphParallelism,
+		Timeout:      DefaultGraphTimeout,
+		PollInterval: DefaultPollInterval,
+		DeclRange:    block.DefRange,
 	}
 	content, diags := block.Body.Content(graphSchema)
 	a := content.Attributes
@@ -157,6 +165,11 @@ func (l *loader) decodeGraph(block *hcl.Block) (*GraphSource, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if ok {
 			s.Timeout = v
+		}
+	}
+	if attr, ok := a["poll_interval"]; ok {
+		if v, ok := l.pollInterval(attr, &diags); ok {
+			s.PollInterval = v
 		}
 	}
 
@@ -256,4 +269,16 @@ func checkFilter(f string, quote rune, example string) string {
 		return "The user_filter has a ( without its )."
 	}
 	return ""
+}
+
+// pollInterval decodes a poll_interval: 0 (no polling) or 10s to 24h.
+func (l *loader) pollInterval(attr *hcl.Attribute, diags *hcl.Diagnostics) (time.Duration, bool) {
+	v, ok, d := l.duration(attr, 0, 24*time.Hour)
+	*diags = append(*diags, d...)
+	if ok && v != 0 && v < minPollInterval {
+		*diags = append(*diags, attrError(attr, "Poll interval too short",
+			fmt.Sprintf("The poll_interval is 0 (serve does not poll; the IdP is still read on each reconcile) or at least %s, so that confsync does not hammer the IdP.", minPollInterval)))
+		return 0, false
+	}
+	return v, ok
 }

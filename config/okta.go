@@ -35,6 +35,9 @@ type OktaSource struct {
 	UserFilter  string
 	Parallelism int
 	Timeout     time.Duration
+	// PollInterval is how often confsync serve (with auto_apply) reads the
+	// IdP for changes (default 60s; 0 disables polling).
+	PollInterval time.Duration
 
 	DeclRange hcl.Range
 }
@@ -48,12 +51,13 @@ var oktaSchema = &hcl.BodySchema{
 		{Name: "user_filter"},
 		{Name: "parallelism"},
 		{Name: "timeout"},
+		{Name: "poll_interval"},
 	},
 }
 
 // decodeOkta decodes an okta source block and fills in the defaults.
 func (l *loader) decodeOkta(block *hcl.Block) (*OktaSource, hcl.Diagnostics) {
-	s := &OktaSource{Parallelism: DefaultOktaParallelism, Timeout: DefaultOktaTimeout, DeclRange: block.DefRange}
+	s := &OktaSource{Parallelism: DefaultOktaParallelism, Timeout: DefaultOktaTimeout, PollInterval: DefaultPollInterval, DeclRange: block.DefRange}
 	content, diags := block.Body.Content(oktaSchema)
 	a := content.Attributes
 
@@ -109,6 +113,11 @@ func (l *loader) decodeOkta(block *hcl.Block) (*OktaSource, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if ok {
 			s.Timeout = v
+		}
+	}
+	if attr, ok := a["poll_interval"]; ok {
+		if v, ok := l.pollInterval(attr, &diags); ok {
+			s.PollInterval = v
 		}
 	}
 	if s.OrgURL != "" && strings.HasPrefix(s.OrgURL, "http://") {

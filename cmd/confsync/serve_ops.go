@@ -25,7 +25,10 @@ type serveOps struct {
 	Probes  *telemetry.Probes
 	// Reconciler is nil when auto_apply is off.
 	Reconciler *live.Reconciler
-	log        *slog.Logger
+	// polls are the pulled cloud IdPs serve reads for changes, and how
+	// often (serve_poll.go).
+	polls map[string]time.Duration
+	log   *slog.Logger
 }
 
 // engineParts builds what the engine reads and writes: a Source per IdP
@@ -78,6 +81,7 @@ func newServeOps(ctx context.Context, cfg *config.Config, st store.Store, parts 
 	if err != nil {
 		return nil, err
 	}
+	o.polls = pollIntervals(cfg)
 	return o, nil
 }
 
@@ -121,6 +125,7 @@ func (o *serveOps) Run(ctx context.Context) error {
 	if o.Reconciler == nil {
 		return nil
 	}
+	pollPulled(ctx, o.polls, o.Reconciler.Notify)
 	return o.Reconciler.Run(ctx)
 }
 

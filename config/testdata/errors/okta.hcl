@@ -7,8 +7,8 @@ idp "bad" {
   okta {
     org_url     = "https://example.okta.com/api/v1" # ERROR: Invalid Okta org URL
     token       = var.okta_token
-    user_filter = "status eq \"ACTIVE"            # ERROR: Invalid user_filter
-    groups      = [""]                            # ERROR: Empty group name
+    user_filter = "status eq \"ACTIVE" # ERROR: Invalid user_filter
+    groups      = [""]                 # ERROR: Empty group name
   }
 }
 
@@ -20,8 +20,9 @@ idp "missing" {
 
 idp "clear" {
   okta {
-    org_url = "http://okta.internal" # WARNING: Okta API token sent in clear text
-    token   = var.okta_token
+    org_url       = "http://okta.internal" # WARNING: Okta API token sent in clear text
+    token         = var.okta_token
+    poll_interval = "2s" # ERROR: Poll interval too short
   }
 }
 

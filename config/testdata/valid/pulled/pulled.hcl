@@ -22,6 +22,7 @@ idp "entra" {
     user_filter   = "accountEnabled eq true and startswith(displayName, 'A''s')"
     parallelism   = 2
     timeout       = "20s"
+    poll_interval = "5m"
   }
   attributes {
     username     = "onPremisesSamAccountName"
@@ -40,9 +41,10 @@ idp "entra-defaults" {
 
 idp "okta" {
   okta {
-    org_url     = "https://example.okta.com"
-    token       = var.okta_token
-    groups      = ["Everyone"]
-    user_filter = "status eq \"ACTIVE\""
+    org_url       = "https://example.okta.com"
+    token         = var.okta_token
+    groups        = ["Everyone"]
+    user_filter   = "status eq \"ACTIVE\""
+    poll_interval = "0s"
   }
 }
