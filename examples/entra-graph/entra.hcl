@@ -12,6 +12,8 @@ idp "entra" {
     # Only the members of these groups (nested groups included) are read.
     groups      = ["Confluence Users"]
     user_filter = "userType eq 'Member'"
+    # confsync serve looks for changes every 5 minutes (default 60s).
+    poll_interval = "5m"
     # Sovereign clouds: authority = "https://login.microsoftonline.us",
     # endpoint = "https://graph.microsoft.us".
   }
