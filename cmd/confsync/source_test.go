@@ -2,8 +2,10 @@ package main
 
 import (
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -41,7 +43,7 @@ func TestSourceSearchScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           filepath.Join("testdata", "script", "source"),
 		UpdateScripts: *update,
-		Cmds:          scriptCmds,
+		Cmds:          sourceScriptCmds(),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("NO_COLOR", "1")
@@ -51,4 +53,26 @@ func TestSourceSearchScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// sourceScriptCmds are scriptCmds plus
+//
+//	waitfile FILE   wait (up to 10 s) until a background helper wrote FILE
+func sourceScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+	for k, v := range scriptCmds {
+		cmds[k] = v
+	}
+	cmds["waitfile"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: waitfile FILE")
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if b, err := os.ReadFile(ts.MkAbs(args[0])); err == nil && len(b) > 0 {
+				return
+			}
+		}
+		ts.Fatalf("%s was not written within 10s", args[0])
+	}
+	return cmds
 }
