@@ -5,7 +5,7 @@ GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION ?= v0.8.2
 BIN       := bin
 
-.PHONY: all build test test-deps check bench demo fuzz clean image release
+.PHONY: all build test test-deps check bench demo demo-graph fuzz clean image release
 
 all: build
 
@@ -59,6 +59,11 @@ bench:
 ## provisioning, plan, apply, and what Confluence holds afterwards.
 demo: build
 	$(BIN)/confsync-demo -bin $(BIN)
+
+## demo-graph: the same company read from an emulated Entra ID through
+## Microsoft Graph (a graph { } IdP) instead of pushed over SCIM.
+demo-graph: build
+	$(BIN)/confsync-demo -graph -bin $(BIN)
 
 ## Versions stamped into image and release builds (main.version) and the
 ## time recorded in the image: both from git, so one commit gives one

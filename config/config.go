@@ -132,9 +132,11 @@ type IDP struct {
 	// by name.
 	Priority int
 
-	// Exactly one of SCIM and LDAP is set.
-	SCIM *SCIMSource
-	LDAP *LDAPSource
+	// Exactly one of SCIM, LDAP, Graph and Okta is set.
+	SCIM  *SCIMSource
+	LDAP  *LDAPSource
+	Graph *GraphSource
+	Okta  *OktaSource
 
 	Users      UserSync
 	Attributes Attributes
@@ -143,10 +145,15 @@ type IDP struct {
 	DeclRange hcl.Range
 }
 
-// Kind returns "scim" or "ldap".
+// Kind returns "scim", "ldap", "graph" or "okta".
 func (p *IDP) Kind() string {
-	if p.LDAP != nil {
+	switch {
+	case p.LDAP != nil:
 		return "ldap"
+	case p.Graph != nil:
+		return "graph"
+	case p.Okta != nil:
+		return "okta"
 	}
 	return "scim"
 }

@@ -8,8 +8,10 @@ import (
 )
 
 // ErrIncompleteRead is wrapped by a Source's error when its read did not
-// complete (a size or time limit, a referral not followed, a dropped
-// connection): the plan then names the cause CauseIncomplete.
+// cover the whole IdP (a size or time limit, a referral not followed, a
+// dropped connection, a page that failed after its retries): the plan then
+// names the cause CauseIncomplete and leaves the IdP out, so a partial read
+// never deprovisions anybody.
 var ErrIncompleteRead = errors.New("the directory read is incomplete")
 
 // LeftOut is something a plan leaves out of the desired state: an IdP

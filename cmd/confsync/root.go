@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		newValidateCmd(ro),
 		newFmtCmd(ro),
 		newLDAPCmd(ro),
+		newSourceCmd(ro),
 		newTokenCmd(ro),
 		newStatusCmd(ro),
 		newHistoryCmd(ro),

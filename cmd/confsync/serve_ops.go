@@ -27,7 +27,10 @@ type serveOps struct {
 	Reconciler *live.Reconciler
 	// idps names every configured IdP, for the source health of /status.
 	idps []string
-	log  *slog.Logger
+	// polls are the pulled cloud IdPs serve reads for changes, and how
+	// often (serve_poll.go).
+	polls map[string]time.Duration
+	log   *slog.Logger
 }
 
 // engineParts builds what the engine reads and writes: a Source per IdP
@@ -84,6 +87,7 @@ func newServeOps(ctx context.Context, cfg *config.Config, st store.Store, parts 
 	if err != nil {
 		return nil, err
 	}
+	o.polls = pollIntervals(cfg)
 	return o, nil
 }
 
@@ -127,6 +131,7 @@ func (o *serveOps) Run(ctx context.Context) error {
 	if o.Reconciler == nil {
 		return nil
 	}
+	pollPulled(ctx, o.polls, o.Reconciler.Notify)
 	return o.Reconciler.Run(ctx)
 }
 
