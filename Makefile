@@ -71,7 +71,7 @@ demo-graph: build
 RELEASE_VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 RELEASE_REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
-RELEASE_LDFLAGS   := -s -w -buildid= -X main.version=$(RELEASE_VERSION)
+RELEASE_LDFLAGS   := -s -w -buildid= -X main.version=$(RELEASE_VERSION) -X main.revision=$(RELEASE_REVISION) -X main.revisionTime=$(REVISION_TIME)
 
 ## image: the container image as an OCI layout in a tar archive, built
 ## without a container daemon (cmd/confsync-image): a static binary, CA
