@@ -60,10 +60,17 @@ func FuzzMarkdown(f *testing.F) {
 }
 
 // stripCodeSpans removes inline code spans (a run of n backticks up to the
-// next run of exactly n), whose text Markdown shows as is.
+// next run of exactly n), whose text Markdown shows as is. A backslash
+// escapes the character after it outside code spans (\` opens none), as
+// in CommonMark.
 func stripCodeSpans(s string) string {
 	var out strings.Builder
 	for i := 0; i < len(s); {
+		if s[i] == '\\' && i+1 < len(s) {
+			out.WriteString(s[i : i+2])
+			i += 2
+			continue
+		}
 		if s[i] != '`' {
 			out.WriteByte(s[i])
 			i++
