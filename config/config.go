@@ -116,6 +116,9 @@ type Server struct {
 	ReconcileInterval time.Duration
 	// MaxBodyBytes bounds a SCIM request body (default 10 MiB).
 	MaxBodyBytes int64
+	// OperatorToken is the credential of serve's operator page (/ and
+	// /ui/); "" turns the page off. It is never a SCIM token.
+	OperatorToken Secret
 }
 
 // IDP is one identity provider: where its identities come from and how they

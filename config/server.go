@@ -15,6 +15,8 @@ const (
 	DefaultDebounce          = 2 * time.Second
 	DefaultReconcileInterval = time.Hour
 	DefaultMaxBodyBytes      = 10 << 20
+	// MinOperatorTokenLen is the shortest server.operator_token accepted.
+	MinOperatorTokenLen = 16
 )
 
 // serverSchema is the body of the server block.
@@ -27,6 +29,7 @@ var serverSchema = &hcl.BodySchema{
 		{Name: "debounce"},
 		{Name: "reconcile_interval"},
 		{Name: "max_body_bytes"},
+		{Name: "operator_token"},
 	},
 }
 
@@ -100,6 +103,18 @@ func (l *loader) decodeServer(block *hcl.Block) (*Server, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if ok {
 			s.MaxBodyBytes = n
+		}
+	}
+	if attr, ok := a["operator_token"]; ok {
+		v, ok, d := l.secret(attr)
+		diags = append(diags, d...)
+		if ok {
+			if len(v.Reveal()) < MinOperatorTokenLen {
+				diags = append(diags, attrError(attr, "Operator token too short",
+					fmt.Sprintf("The operator_token must be at least %d characters; generate one with `openssl rand -hex 32`.", MinOperatorTokenLen)))
+			} else {
+				s.OperatorToken = v
+			}
 		}
 	}
 	_, hasCert := a["tls_cert"]
