@@ -17,6 +17,7 @@ type migration struct {
 // migrations is the schema's history, in order; versions are 1, 2, 3, ...
 var migrations = []migration{
 	{1, "scim resources, tokens, engine state", schemaV1},
+	{2, "scim requests per minute", schemaV2},
 }
 
 // SchemaVersion is the newest schema version this binary knows.
@@ -132,6 +133,20 @@ func schemaV1(d *dialect) []string {
 			idp TEXT NOT NULL,
 			error TEXT NOT NULL,
 			PRIMARY KEY (run_id, pos)
+		)`,
+	}
+}
+
+// schemaV2 adds the per-minute SCIM request counters of the operator
+// page's plot. minute is the start of the minute in microseconds, as every
+// time in the schema.
+func schemaV2(*dialect) []string {
+	return []string{
+		`CREATE TABLE scim_request_counts (
+			minute BIGINT NOT NULL,
+			idp TEXT NOT NULL,
+			requests BIGINT NOT NULL,
+			PRIMARY KEY (minute, idp)
 		)`,
 	}
 }
