@@ -20,8 +20,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/confsync/confsync/config"
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/providers/confluence/emulator"
+	"github.com/confsync/confsync/providers/store"
 	"github.com/confsync/confsync/providers/store/sqlstore"
 )
 
@@ -350,5 +352,46 @@ func TestOperatorPageInBrowser(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(b), "alice") || resp.Header.Get("Content-Security-Policy") == "" {
 		t.Errorf("without the token: %s %q", resp.Status, b)
+	}
+}
+
+// TestOperatorTokenIsNotASCIMToken: serve refuses an operator_token that
+// is also a SCIM token, configured or made with `confsync token create`.
+func TestOperatorTokenIsNotASCIMToken(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "c.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	const stored = "a-token-made-with-token-create"
+	if err := st.CreateToken(ctx, &store.Token{ID: "t1", IDP: "okta", SHA256: hash(stored)}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{IDPs: []*config.IDP{
+		{Name: "entra", SCIM: &config.SCIMSource{TokenSHA256: []string{strings.ToUpper(hash("a-configured-scim-token"))}}},
+		{Name: "okta", SCIM: &config.SCIMSource{}},
+		{Name: "corp", LDAP: &config.LDAPSource{}},
+	}}
+	for _, tc := range []struct {
+		token   config.Secret
+		wantIdP string
+	}{
+		{"", ""},
+		{"an-operator-token-of-its-own", ""},
+		{"a-configured-scim-token", "entra"},
+		{stored, "okta"},
+	} {
+		cfg.Server.OperatorToken = tc.token
+		err := checkOperatorToken(ctx, cfg, st)
+		switch {
+		case tc.wantIdP == "" && err != nil:
+			t.Errorf("token %q refused: %v", tc.token.Reveal(), err)
+		case tc.wantIdP != "" && (err == nil || !strings.Contains(err.Error(), `idp "`+tc.wantIdP+`"`)):
+			t.Errorf("token %q: %v, want a refusal naming idp %q", tc.token.Reveal(), err, tc.wantIdP)
+		case err != nil && strings.Contains(err.Error(), tc.token.Reveal()):
+			t.Errorf("the refusal shows the token: %v", err)
+		}
 	}
 }
