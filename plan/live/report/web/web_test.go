@@ -38,7 +38,7 @@ func (f *fakeStore) RequestsPerMinute(_ context.Context, since time.Time) (map[t
 
 var t0 = time.Date(2026, 11, 26, 18, 0, 30, 0, time.UTC)
 
-func fixture(t *testing.T, token config.Secret) http.Handler {
+func fixture(t testing.TB, token config.Secret) http.Handler {
 	t.Helper()
 	ctx := context.Background()
 	st := plantest.NewState()
