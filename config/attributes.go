@@ -22,8 +22,13 @@ var attributesSchema = &hcl.BodySchema{
 // defaultAttributes are what Entra ID sends over SCIM and what Active
 // Directory holds.
 func defaultAttributes(kind string) Attributes {
-	if kind == "ldap" {
+	switch kind {
+	case "ldap":
 		return Attributes{Username: DefaultLDAPUsername, Email: DefaultLDAPEmail, DisplayName: DefaultLDAPDisplayName}
+	case "graph":
+		return Attributes{Username: DefaultGraphUsername, Email: DefaultGraphEmail, DisplayName: DefaultGraphDisplayName}
+	case "okta":
+		return Attributes{Username: DefaultOktaUsername, Email: DefaultOktaEmail, DisplayName: DefaultOktaDisplayName}
 	}
 	return Attributes{Username: DefaultSCIMUsername, Email: DefaultSCIMEmail, DisplayName: DefaultSCIMDisplayName}
 }
@@ -32,13 +37,32 @@ func defaultAttributes(kind string) Attributes {
 // with options such as ;binary.
 var ldapAttrName = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)(?:;[A-Za-z0-9-]+)*$`)
 
+// graphAttrName is a Graph user property, or a property of a complex one
+// (onPremisesExtensionAttributes.extensionAttribute1).
+var graphAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,119}(?:\.[A-Za-z][A-Za-z0-9_]{0,119})?$`)
+
+// oktaAttrName is an Okta user profile property.
+var oktaAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+
 // CheckSourceAttribute reports why attr is not a source attribute for an
 // IdP of the given kind ("scim": a SCIM attribute path; "ldap": an LDAP
-// attribute name), or nil.
+// attribute name; "graph": a Microsoft Graph user property, optionally
+// one level into a complex one; "okta": an Okta profile property), or nil.
 func CheckSourceAttribute(kind, attr string) error {
-	if kind == "ldap" {
+	switch kind {
+	case "ldap":
 		if !ldapAttrName.MatchString(attr) {
 			return fmt.Errorf("%q is not an LDAP attribute name such as sAMAccountName or mail", attr)
+		}
+		return nil
+	case "graph":
+		if !graphAttrName.MatchString(attr) {
+			return fmt.Errorf("%q is not a Microsoft Graph user property such as userPrincipalName, onPremisesSamAccountName, extension_<app id>_<name> or onPremisesExtensionAttributes.extensionAttribute1", attr)
+		}
+		return nil
+	case "okta":
+		if !oktaAttrName.MatchString(attr) {
+			return fmt.Errorf("%q is not an Okta profile property such as login, email or employeeNumber", attr)
 		}
 		return nil
 	}
@@ -52,9 +76,9 @@ func (l *loader) decodeAttributes(block *hcl.Block, kind string) (*Attributes, h
 	content, diags := block.Body.Content(attributesSchema)
 	check := func(attrName string, it item) bool {
 		if err := CheckSourceAttribute(kind, it.Value); err != nil {
-			what := "SCIM attribute path"
-			if kind == "ldap" {
-				what = "LDAP attribute name"
+			what := map[string]string{"ldap": "LDAP attribute name", "graph": "Graph user property", "okta": "Okta profile property"}[kind]
+			if what == "" {
+				what = "SCIM attribute path"
 			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

@@ -116,6 +116,11 @@ type Server struct {
 	ReconcileInterval time.Duration
 	// MaxBodyBytes bounds a SCIM request body (default 10 MiB).
 	MaxBodyBytes int64
+	// SCIMRequestsPerSecond and SCIMRequestBurst are each SCIM bearer
+	// token's request budget (a token bucket; default 100/s, burst 200);
+	// 0 requests per second turns the limit off.
+	SCIMRequestsPerSecond int
+	SCIMRequestBurst      int
 	// OperatorToken is the credential of serve's operator page (/ and
 	// /ui/); "" turns the page off. It is never a SCIM token.
 	OperatorToken Secret
@@ -130,9 +135,11 @@ type IDP struct {
 	// by name.
 	Priority int
 
-	// Exactly one of SCIM and LDAP is set.
-	SCIM *SCIMSource
-	LDAP *LDAPSource
+	// Exactly one of SCIM, LDAP, Graph and Okta is set.
+	SCIM  *SCIMSource
+	LDAP  *LDAPSource
+	Graph *GraphSource
+	Okta  *OktaSource
 
 	Users      UserSync
 	Attributes Attributes
@@ -141,10 +148,15 @@ type IDP struct {
 	DeclRange hcl.Range
 }
 
-// Kind returns "scim" or "ldap".
+// Kind returns "scim", "ldap", "graph" or "okta".
 func (p *IDP) Kind() string {
-	if p.LDAP != nil {
+	switch {
+	case p.LDAP != nil:
 		return "ldap"
+	case p.Graph != nil:
+		return "graph"
+	case p.Okta != nil:
+		return "okta"
 	}
 	return "scim"
 }

@@ -134,3 +134,57 @@ func FuzzSCIMPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVarFile: a variable file of any content never panics Load, its
+// diagnostics render, and a sensitive variable's value from it never
+// reaches them.
+func FuzzVarFile(f *testing.F) {
+	for _, s := range []string{
+		"token = \"fuzz-secret-value\"\nn = 3\nnames = [\"a\", \"b\"]\n",
+		"token = [\"fuzz-secret-value\"]\n", "n = \"x\"\n", "undeclared = 1\n",
+		"token = upper(\"fuzz-secret-value\")\n", "token = var.n\n", "block {\n}\n",
+		"token = \"fuzz-secret-value\n", "\x00\xff", "n = 1\nn = 2\n", "",
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(`
+variable "token" {
+  type      = string
+  sensitive = true
+  default   = "d"
+}
+variable "n" {
+  type    = number
+  default = 1
+}
+variable "names" {
+  type    = list(string)
+  default = []
+}
+confluence {
+  url         = "https://confluence.example.com"
+  token       = var.token
+  parallelism = var.n
+}
+`), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	name := filepath.Join(dir, VarsFileName)
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if err := os.WriteFile(name, src, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, diags := Load(LoadOptions{Path: dir, Getenv: func(string) string { return "" }})
+		var buf bytes.Buffer
+		if err := cfg.NewDiagnosticWriter(&buf, 80, false).WriteDiagnostics(diags); err != nil {
+			t.Fatalf("rendering diagnostics: %v", err)
+		}
+		// The value is the sensitive token's when it is the first line's
+		// and nowhere else.
+		if bytes.HasPrefix(src, []byte("token = \"fuzz-secret-value\"\n")) && bytes.Count(src, []byte("fuzz-secret-value")) == 1 &&
+			strings.Contains(buf.String(), "fuzz-secret-value") {
+			t.Errorf("the sensitive value reached the diagnostics:\n%s", buf.String())
+		}
+	})
+}

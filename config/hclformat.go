@@ -11,8 +11,11 @@ import (
 // Format returns src, an HCL file, in canonical form: the layout confsync
 // fmt writes. Only whitespace changes. A file that does not parse is not
 // formatted: Format returns nil and the syntax errors, so that a broken file
-// is never rewritten.
+// is never rewritten. A file that is not UTF-8 text gets one error.
 func Format(src []byte, filename string) ([]byte, hcl.Diagnostics) {
+	if d := checkText(src, filename, "file"); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	_, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags

@@ -15,6 +15,8 @@ var idpSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "scim"},
 		{Type: "ldap"},
+		{Type: "graph"},
+		{Type: "okta"},
 		{Type: "users"},
 		{Type: "attributes"},
 		{Type: "groups"},
@@ -24,6 +26,30 @@ var idpSchema = &hcl.BodySchema{
 // validIDPName is what an IdP name may look like: it appears in URLs
 // (/scim/v2/NAME), metrics and the store.
 var validIDPName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// isSourceBlock reports whether an idp's nested block of this type is its
+// source block.
+func isSourceBlock(typ string) bool {
+	switch typ {
+	case "scim", "ldap", "graph", "okta":
+		return true
+	}
+	return false
+}
+
+// decodePulledSource decodes a graph or okta source block into p.
+func (l *loader) decodePulledSource(p *IDP, src *hcl.Block, diags *hcl.Diagnostics) {
+	switch src.Type {
+	case "graph":
+		s, d := l.decodeGraph(src)
+		*diags = append(*diags, d...)
+		p.Graph = s
+	case "okta":
+		s, d := l.decodeOkta(src)
+		*diags = append(*diags, d...)
+		p.Okta = s
+	}
+}
 
 // decodeIDP decodes an idp block: exactly one source block, then the sync
 // settings, whose defaults depend on the kind of source.
@@ -50,7 +76,7 @@ func (l *loader) decodeIDP(block *hcl.Block) (*IDP, hcl.Diagnostics) {
 	// The source block.
 	var sources hcl.Blocks
 	for _, b := range content.Blocks {
-		if b.Type == "scim" || b.Type == "ldap" {
+		if isSourceBlock(b.Type) {
 			sources = append(sources, b)
 		}
 	}
@@ -59,7 +85,7 @@ func (l *loader) decodeIDP(block *hcl.Block) (*IDP, hcl.Diagnostics) {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing source block",
-			Detail:   fmt.Sprintf("The idp %q needs one source block: scim { } for an IdP that pushes over SCIM (Entra ID, Okta), or ldap { } for a directory confsync reads.", name),
+			Detail:   fmt.Sprintf("The idp %q needs one source block: scim { } for an IdP that pushes over SCIM (Entra ID, Okta), ldap { } for a directory confsync reads, graph { } for Entra ID read through Microsoft Graph, or okta { } for Okta read through its API.", name),
 			Subject:  block.DefRange.Ptr(),
 		})
 	default:
@@ -86,9 +112,11 @@ func (l *loader) decodeIDP(block *hcl.Block) (*IDP, hcl.Diagnostics) {
 				// Keep the kind right for the defaults below.
 				p.LDAP = &LDAPSource{DeclRange: src.DefRange}
 			}
+		case "graph", "okta":
+			l.decodePulledSource(p, src, &diags)
 		}
 	}
-	if p.SCIM == nil && p.LDAP == nil {
+	if p.SCIM == nil && p.LDAP == nil && p.Graph == nil && p.Okta == nil {
 		p.SCIM = &SCIMSource{}
 	}
 
@@ -97,7 +125,7 @@ func (l *loader) decodeIDP(block *hcl.Block) (*IDP, hcl.Diagnostics) {
 	p.Attributes = defaultAttributes(p.Kind())
 	p.Groups = defaultGroupSync()
 	for _, b := range content.Blocks {
-		if b.Type == "scim" || b.Type == "ldap" {
+		if isSourceBlock(b.Type) {
 			continue
 		}
 		if prev, ok := single[b.Type]; ok {

@@ -23,8 +23,12 @@ import (
 type LoadOptions struct {
 	// Path is a .hcl file or a directory of .hcl files (not recursive).
 	Path string
-	// Vars are values set on the command line (--var NAME=VALUE); they win
-	// over CONFSYNC_VAR_NAME environment variables, which win over defaults.
+	// CommandLine are the --var and --var-file flags in the order given:
+	// a later one wins over an earlier one, and all win over the variable
+	// files of the configuration directory, which win over CONFSYNC_VAR_NAME
+	// environment variables, which win over defaults (Terraform's order).
+	CommandLine []VarArg
+	// Vars are more --var NAME=VALUE settings, applied after CommandLine.
 	Vars map[string]string
 	// Getenv reads the environment, for env() and CONFSYNC_VAR_NAME;
 	// nil means os.Getenv.
@@ -38,6 +42,13 @@ type LoadOptions struct {
 // rendered with Config.NewDiagnosticWriter; when diags has errors, use it for
 // nothing else.
 func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
+	cfg, _, diags := load(opts)
+	return cfg, diags
+}
+
+// load is Load, also returning the loader, whose variable values tests
+// inspect.
+func load(opts LoadOptions) (*Config, *loader, hcl.Diagnostics) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -47,14 +58,14 @@ func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
 	cfg.Dir = dir
 	cfg.Files = files
 	if diags.HasErrors() {
-		return cfg, diags
+		return cfg, nil, diags
 	}
 
 	l := &loader{cfg: cfg, getenv: getenv, envRead: map[string]string{}, filesRead: map[string][]byte{}}
 	parser := hclparse.NewParser()
 	var bodies []*hcl.File
 	for _, name := range files {
-		f, fdiags := parser.ParseHCLFile(name)
+		f, fdiags := parseFile(parser, name, "configuration file")
 		diags = append(diags, fdiags...)
 		switch {
 		case fdiags.HasErrors():
@@ -65,7 +76,6 @@ func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
 			bodies = append(bodies, f)
 		}
 	}
-	cfg.sources = parser.Files()
 
 	// Gather every top-level block of every file first: variables must be
 	// known before anything else is evaluated.
@@ -76,7 +86,15 @@ func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
 		blocks = append(blocks, content.Blocks...)
 	}
 
-	diags = append(diags, l.decodeVariables(blocks.OfType("variable"), opts.Vars)...)
+	assigned, broken, vdiags := varAssignments(parser, opts, dir)
+	diags = append(diags, vdiags...)
+	cfg.sources = parser.Files()
+	for _, name := range broken {
+		if f := cfg.sources[name]; f != nil {
+			cfg.sources[name] = &hcl.File{Body: f.Body, Bytes: blankValues(f.Bytes), Nav: f.Nav}
+		}
+	}
+	diags = append(diags, l.decodeVariables(blocks.OfType("variable"), assigned)...)
 	l.ctx = l.evalContext()
 
 	diags = append(diags, l.decodeRoot(blocks)...)
@@ -84,7 +102,7 @@ func Load(opts LoadOptions) (*Config, hcl.Diagnostics) {
 	cfg.Hash = l.hash(files)
 	diags = l.redact(diags)
 	sortDiagnostics(diags, files)
-	return cfg, diags
+	return cfg, l, diags
 }
 
 // sortDiagnostics orders diagnostics by file, in the order the files were
@@ -98,7 +116,11 @@ func sortDiagnostics(diags hcl.Diagnostics, files []string) {
 		if d.Subject == nil {
 			return 0, 0
 		}
-		return rank[d.Subject.Filename], d.Subject.Start.Byte
+		r, ok := rank[d.Subject.Filename]
+		if !ok {
+			r = len(files) + 1 // a variable file: after the configuration
+		}
+		return r, d.Subject.Start.Byte
 	}
 	sort.SliceStable(diags, func(i, j int) bool {
 		fi, bi := key(diags[i])
@@ -249,7 +271,7 @@ func configFiles(path string) ([]string, string, hcl.Diagnostics) {
 	var files []string
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || strings.HasPrefix(n, ".") {
+		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || strings.HasPrefix(n, ".") || strings.HasSuffix(n, VarsFileSuffix) {
 			continue
 		}
 		files = append(files, filepath.Join(path, n))
@@ -428,7 +450,11 @@ type diagnosticWriter struct {
 
 func (dw *diagnosticWriter) WriteDiagnostic(d *hcl.Diagnostic) error {
 	var buf bytes.Buffer
-	if err := hcl.NewDiagnosticTextWriter(&buf, dw.files, dw.width, dw.color).WriteDiagnostic(d); err != nil {
+	files := dw.files
+	if _, ok := d.Extra.(notText); ok {
+		files = nil // no snippet of a binary file on the terminal
+	}
+	if err := hcl.NewDiagnosticTextWriter(&buf, files, dw.width, dw.color).WriteDiagnostic(d); err != nil {
 		return err
 	}
 	out := buf.Bytes()

@@ -15,6 +15,11 @@ const (
 	DefaultDebounce          = 2 * time.Second
 	DefaultReconcileInterval = time.Hour
 	DefaultMaxBodyBytes      = 10 << 20
+	// DefaultSCIMRequestsPerSecond and DefaultSCIMRequestBurst are each
+	// SCIM bearer token's request budget: four times the 25 requests a
+	// second quoted for Entra ID's provisioning service.
+	DefaultSCIMRequestsPerSecond = 100
+	DefaultSCIMRequestBurst      = 200
 	// MinOperatorTokenLen is the shortest server.operator_token accepted.
 	MinOperatorTokenLen = 16
 )
@@ -29,16 +34,20 @@ var serverSchema = &hcl.BodySchema{
 		{Name: "debounce"},
 		{Name: "reconcile_interval"},
 		{Name: "max_body_bytes"},
+		{Name: "scim_requests_per_second"},
+		{Name: "scim_request_burst"},
 		{Name: "operator_token"},
 	},
 }
 
 func defaultServer() Server {
 	return Server{
-		Listen:            DefaultListen,
-		Debounce:          DefaultDebounce,
-		ReconcileInterval: DefaultReconcileInterval,
-		MaxBodyBytes:      DefaultMaxBodyBytes,
+		Listen:                DefaultListen,
+		Debounce:              DefaultDebounce,
+		ReconcileInterval:     DefaultReconcileInterval,
+		MaxBodyBytes:          DefaultMaxBodyBytes,
+		SCIMRequestsPerSecond: DefaultSCIMRequestsPerSecond,
+		SCIMRequestBurst:      DefaultSCIMRequestBurst,
 	}
 }
 
@@ -105,6 +114,7 @@ func (l *loader) decodeServer(block *hcl.Block) (*Server, hcl.Diagnostics) {
 			s.MaxBodyBytes = n
 		}
 	}
+	diags = append(diags, decodeSCIMRateLimit(l, a, &s)...)
 	if attr, ok := a["operator_token"]; ok {
 		v, ok, d := l.secret(attr)
 		diags = append(diags, d...)
@@ -151,4 +161,25 @@ func checkListen(v string) string {
 		}
 	}
 	return ""
+}
+
+// decodeSCIMRateLimit decodes the SCIM request budget of each bearer token:
+// scim_requests_per_second (0 turns the limit off) and scim_request_burst.
+func decodeSCIMRateLimit(l *loader, a hcl.Attributes, s *Server) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if attr, ok := a["scim_requests_per_second"]; ok {
+		n, ok, d := l.integer(attr, 0, 1_000_000)
+		diags = append(diags, d...)
+		if ok {
+			s.SCIMRequestsPerSecond = int(n)
+		}
+	}
+	if attr, ok := a["scim_request_burst"]; ok {
+		n, ok, d := l.integer(attr, 1, 1_000_000)
+		diags = append(diags, d...)
+		if ok {
+			s.SCIMRequestBurst = int(n)
+		}
+	}
+	return diags
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -159,9 +158,11 @@ func literalStrings(expr hcl.Expression) []string {
 	return out
 }
 
-// decodeVariables decodes every variable block and settles each value:
-// --var wins over CONFSYNC_VAR_NAME, which wins over the default.
-func (l *loader) decodeVariables(blocks hcl.Blocks, cliVars map[string]string) hcl.Diagnostics {
+// decodeVariables decodes every variable block and settles each value
+// from assigned, the values given from outside the configuration lowest
+// precedence first (the last one for a name wins), else CONFSYNC_VAR_NAME,
+// else the default.
+func (l *loader) decodeVariables(blocks hcl.Blocks, assigned []varAssignment) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	l.varVals = map[string]cty.Value{}
 	l.varText = map[string]string{}
@@ -188,36 +189,51 @@ func (l *loader) decodeVariables(blocks hcl.Blocks, cliVars map[string]string) h
 		order = append(order, decl)
 	}
 
-	names := make([]string, 0, len(cliVars))
-	for name := range cliVars {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if _, ok := decls[name]; !ok {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Value for undeclared variable",
-				Detail:   fmt.Sprintf("A value was given for var.%s with --var, but no variable %q is declared in the configuration.", name, name),
-			})
+	winner := map[string]*varAssignment{}
+	undeclared := map[string]bool{}
+	for i := range assigned {
+		a := &assigned[i]
+		decl := decls[a.name]
+		if a.expr != nil && decl != nil && decl.v.Sensitive {
+			// Blank the value as written out of snippets, whatever it holds.
+			l.blank = append(l.blank, a.expr.Range())
 		}
+		if decl == nil {
+			if a.expr != nil {
+				// Perhaps a misspelt secret: keep its value out of the
+				// snippet.
+				l.blank = append(l.blank, a.expr.Range())
+			}
+			// A variable file's line names its place; --var is reported
+			// once per name. A file that did not parse may declare it.
+			if !l.partial && (a.rng != nil || !undeclared[a.name]) {
+				diags = append(diags, undeclaredDiag(a))
+			}
+			undeclared[a.name] = true
+			continue
+		}
+		if prev := winner[a.name]; prev != nil && prev.expr != nil {
+			// Overridden, but a mistake in a variable file is reported
+			// all the same.
+			if _, d := l.assignedValue(prev, decl); d.HasErrors() {
+				diags = append(diags, d...)
+			}
+		}
+		winner[a.name] = a
 	}
 
 	for _, decl := range order {
 		name := decl.v.Name
-		raw, source, fromOutside := "", "", false
-		if s, ok := cliVars[name]; ok {
-			raw, source, fromOutside = s, "--var "+name, true
-		} else if s := l.getenv(EnvVarPrefix + name); s != "" {
-			raw, source, fromOutside = s, "the environment variable "+EnvVarPrefix+name, true
+		a := winner[name]
+		if a == nil {
+			if s := l.getenv(EnvVarPrefix + name); s != "" {
+				a = &varAssignment{name: name, text: s, source: "the environment variable " + EnvVarPrefix + name}
+			}
 		}
 		var val cty.Value
 		switch {
-		case fromOutside:
-			if decl.v.Sensitive {
-				l.secrets = append(l.secrets, raw)
-			}
-			v, d := parseVarValue(raw, decl.ty, decl.v, source)
+		case a != nil:
+			v, d := l.assignedValue(a, decl)
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				val = cty.UnknownVal(decl.ty)
@@ -232,8 +248,9 @@ func (l *loader) decodeVariables(blocks hcl.Blocks, cliVars map[string]string) h
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "No value for required variable",
-				Detail:   fmt.Sprintf("The variable %q has no default. Set it with --var %s=VALUE or the environment variable %s%s.", name, name, EnvVarPrefix, name),
-				Subject:  decl.v.DeclRange.Ptr(),
+				Detail: fmt.Sprintf("The variable %q has no default. Set it with --var %s=VALUE, in a variable file (%s, *%s or --var-file), or with the environment variable %s%s.",
+					name, name, VarsFileName, AutoVarsFileSuffix, EnvVarPrefix, name),
+				Subject: decl.v.DeclRange.Ptr(),
 			})
 			val = cty.UnknownVal(decl.ty)
 		}
@@ -250,6 +267,59 @@ func (l *loader) decodeVariables(blocks hcl.Blocks, cliVars map[string]string) h
 	}
 	l.secrets = nonEmpty(l.secrets)
 	return diags
+}
+
+// undeclaredDiag reports a value given for a variable the configuration
+// does not declare: an error, as in Terraform, so that a misspelt name
+// does not leave the variable at its default unnoticed.
+func undeclaredDiag(a *varAssignment) *hcl.Diagnostic {
+	if a.rng == nil {
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Value for undeclared variable",
+			Detail:   fmt.Sprintf("A value was given for var.%s with --var, but no variable %q is declared in the configuration.", a.name, a.name),
+		}
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Value for undeclared variable",
+		Detail:   fmt.Sprintf("This variable file sets var.%s, but no variable %q is declared in the configuration. Declare it with a variable %q { } block, or remove this line.", a.name, a.name, a.name),
+		Subject:  a.rng,
+	}
+}
+
+// assignedValue evaluates a value given from outside the configuration
+// and converts it to the variable's type.
+func (l *loader) assignedValue(a *varAssignment, decl *variableDecl) (cty.Value, hcl.Diagnostics) {
+	v := decl.v
+	if a.expr == nil {
+		if v.Sensitive {
+			l.secrets = append(l.secrets, a.text)
+		}
+		return parseVarValue(a.text, decl.ty, v, a.source)
+	}
+	// A variable file holds constants: no variables, no functions.
+	val, diags := a.expr.Value(nil)
+	if v.Sensitive {
+		if diags.HasErrors() {
+			l.secrets = append(l.secrets, literalStrings(a.expr)...)
+		} else {
+			l.secrets = append(l.secrets, stringLeaves(val)...)
+		}
+	}
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	cv, err := convert.Convert(val, decl.ty)
+	if err != nil {
+		return cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for variable",
+			Detail:   fmt.Sprintf("The value of var.%s is not a valid %s: %s.", v.Name, typeexpr.TypeString(decl.ty), typeErr(err, decl.ty, val.Type(), v.Sensitive)),
+			Subject:  a.expr.Range().Ptr(),
+		}}
+	}
+	return cv, nil
 }
 
 // parseVarValue turns a value given as text into the variable's type: text

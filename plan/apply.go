@@ -98,7 +98,7 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 	if trigger == "" {
 		trigger = "cli"
 	}
-	res := &Result{Run: Run{ID: uuid.NewString(), Started: now().UTC(), Trigger: trigger}, Errors: make([]error, len(p.Changes))}
+	res := &Result{Run: Run{ID: uuid.NewString(), Started: now().UTC(), Trigger: trigger, PlanID: p.ID}, Errors: make([]error, len(p.Changes))}
 
 	if !opts.LockHeld {
 		lctx, release, err := HoldLock(ctx, st, opts.Holder, opts.LockTTL)
@@ -133,6 +133,14 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 	case res.Failed == 0 && res.NotRun == 0:
 		res.Run.Outcome = "applied"
 		res.Run.Message = plural(res.Applied, "change", "changes") + " applied"
+		if errs := p.SourceErrors(); len(errs) > 0 {
+			// The healthy IdPs' changes are made, but not everything the
+			// configuration asks for: an IdP was left out by a failure.
+			res.Run.Outcome = "partial"
+			for _, s := range errs {
+				res.Run.Message += fmt.Sprintf("; idp %s left out: %s", s.IDP, s.Reason)
+			}
+		}
 		// The plan's reads now describe Confluence: they become the
 		// source-health guard's reference.
 		for idp, c := range p.Reads {

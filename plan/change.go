@@ -178,8 +178,13 @@ const (
 	// conflict resolved by priority, a protected object left alone).
 	SeverityInfo Severity = "info"
 	// SeverityWarning: something confsync could not do (an invalid
-	// username, a pending rename, a skipped IdP).
+	// username, a pending rename, an IdP that has delivered nothing yet).
 	SeverityWarning Severity = "warning"
+	// SeverityError: an IdP left out because its read failed, was
+	// incomplete or shrank past the source-health guard. The plan still
+	// holds the changes of the other IdPs, but it does not describe the
+	// whole desired state: plan and apply exit 1.
+	SeverityError Severity = "error"
 )
 
 // Notice kinds.
@@ -202,17 +207,52 @@ type Notice struct {
 	Subject string `json:"subject"`
 	Summary string `json:"summary"`
 	Detail  string `json:"detail,omitempty"`
+	// LeftOut marks a notice about an IdP user or group left out of the
+	// desired state (it cannot become a Confluence object).
+	LeftOut bool `json:"left_out,omitempty"`
 }
+
+// Causes of an IdP left out of a plan (SkippedIDP.Cause).
+const (
+	// CauseFailed: the source's read failed (a wrong bind password, an
+	// unreachable server).
+	CauseFailed = "read_failed"
+	// CauseIncomplete: the read did not complete (a size or time limit, a
+	// referral, a dropped connection); see ErrIncompleteRead.
+	CauseIncomplete = "read_incomplete"
+	// CauseShrank: the read returned far fewer objects than the IdP's last
+	// good read (the source-health guard), or none at all after one.
+	CauseShrank = "shrank"
+	// CauseEmpty: the IdP has delivered nothing yet (a fresh SCIM IdP); a
+	// warning, not an error.
+	CauseEmpty = "empty"
+	// CauseNoSource: no source is configured for it in this process.
+	CauseNoSource = "no_source"
+)
 
 // SkippedIDP is an IdP whose changes the plan leaves out, and why.
 type SkippedIDP struct {
 	IDP    string `json:"idp"`
 	Reason string `json:"reason"`
+	// Cause is one of the Cause constants; empty in plans saved before it
+	// existed.
+	Cause string `json:"cause,omitempty"`
+	// Severity is SeverityError for a failed, incomplete or shrunken read,
+	// SeverityWarning for an IdP that has delivered nothing yet.
+	Severity Severity `json:"severity,omitempty"`
 }
+
+// Failed reports whether the IdP was left out because of a failure (not
+// because it has delivered nothing yet).
+func (s SkippedIDP) Failed() bool { return s.Severity == SeverityError }
 
 // Plan is the difference between the desired state and Confluence, in a
 // safe order, with what confsync needs to refuse it once stale.
 type Plan struct {
+	// ID names the plan; the audit log records it with the apply of a
+	// saved plan, so that applying the same file twice is recognised.
+	// Empty in plans saved before it existed.
+	ID      string    `json:"id,omitempty"`
 	Created time.Time `json:"created"`
 	// IDPs are the IdPs that took part in the plan (read and healthy).
 	IDPs []string `json:"idps"`

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/confsync/confsync/config"
 )
 
@@ -116,6 +118,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	}
 
 	p := &Plan{
+		ID:               uuid.NewString(),
 		Created:          now().UTC(),
 		IDPFilter:        append([]string(nil), in.Options.IDPs...),
 		ConfigHash:       in.Config.Hash,
@@ -128,11 +131,14 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if skip != "" {
-			p.Skipped = append(p.Skipped, SkippedIDP{IDP: idp.Name, Reason: skip})
-			p.Notices = append(p.Notices, Notice{Severity: SeverityWarning, Kind: NoticeSource, IDP: idp.Name,
-				Subject: "idp " + idp.Name, Summary: "left out of this plan: " + skip,
-				Detail: "No change is planned for the users, groups and memberships of this IdP, and nobody it manages is deprovisioned."})
+		if skip != nil {
+			p.Skipped = append(p.Skipped, *skip)
+			detail := "No change is planned for the users, groups and memberships of this IdP, and nobody it manages is deprovisioned."
+			if skip.Failed() {
+				detail += " The other IdPs' changes are planned; plan and apply exit 1 until this IdP is read completely."
+			}
+			p.Notices = append(p.Notices, Notice{Severity: skip.Severity, Kind: NoticeSource, IDP: idp.Name,
+				Subject: "idp " + idp.Name, Summary: "left out of this plan: " + skip.Reason, Detail: detail})
 			continue
 		}
 		reads = append(reads, r)
@@ -153,6 +159,9 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	p.DesiredFingerprint, p.ActualFingerprint = d.desiredDigest(), d.actualFP.digest
 	p.ConfluenceFingerprint, p.StateFingerprint = d.actualFP.confluence, d.actualFP.state
 
+	if err := recordHealth(ctx, in.State, p); err != nil {
+		return nil, err
+	}
 	if p.Empty() {
 		// Nothing to apply: the reads describe what Confluence already
 		// holds, so they become the guard's reference now.
@@ -208,33 +217,47 @@ type idpRead struct {
 }
 
 // readIDP reads one IdP's source and applies the source-health guard. A
-// non-empty skip says why the IdP is left out; err is for failures of the
+// non-nil skip says why the IdP is left out; err is for failures of the
 // state store, which stop the whole plan.
-func readIDP(ctx context.Context, in Inputs, idp *config.IDP, hook Hook, now func() time.Time) (idpRead, string, error) {
+func readIDP(ctx context.Context, in Inputs, idp *config.IDP, hook Hook, now func() time.Time) (idpRead, *SkippedIDP, error) {
+	skip := func(cause, reason string) (idpRead, *SkippedIDP, error) {
+		sev := SeverityError
+		if cause == CauseEmpty || cause == CauseNoSource {
+			sev = SeverityWarning
+		}
+		return idpRead{}, &SkippedIDP{IDP: idp.Name, Reason: reason, Cause: cause, Severity: sev}, nil
+	}
 	src := in.Sources[idp.Name]
 	if src == nil {
-		return idpRead{}, "no source is configured for it in this process", nil
+		return skip(CauseNoSource, "no source is configured for it in this process")
 	}
 	hook.ReadStarted(idp.Name)
 	snap, err := src.Read(ctx, ReadRequest{Attributes: SourceAttributes(idp)})
 	if err != nil {
 		hook.ReadDone(idp.Name, SourceCounts{}, err)
 		if ctx.Err() != nil {
-			return idpRead{}, "", ctx.Err()
+			return idpRead{}, nil, ctx.Err()
 		}
-		return idpRead{}, fmt.Sprintf("its source failed: %v", err), nil
+		if errors.Is(err, ErrIncompleteRead) {
+			return skip(CauseIncomplete, fmt.Sprintf("its read is incomplete: %v", err))
+		}
+		return skip(CauseFailed, fmt.Sprintf("its source failed: %v", err))
 	}
 	if snap == nil {
 		snap = &Snapshot{}
 	}
 	counts := SourceCounts{Users: len(snap.Users), Groups: len(snap.Groups), At: now().UTC()}
 	hook.ReadDone(idp.Name, counts, nil)
-	if counts.Users == 0 {
-		return idpRead{}, "its source returned no users (an IdP that pushed nothing yet, or a broken filter); nothing is deprovisioned on an empty read", nil
-	}
 	last, ok, err := in.State.LastRead(ctx, idp.Name)
 	if err != nil {
-		return idpRead{}, "", fmt.Errorf("read the last read counts of idp %q: %w", idp.Name, err)
+		return idpRead{}, nil, fmt.Errorf("read the last read counts of idp %q: %w", idp.Name, err)
+	}
+	if counts.Users == 0 {
+		if ok && last.Users > 0 {
+			return skip(CauseShrank, fmt.Sprintf("its source returned no users, after %d in its last successful read (%s); nothing is deprovisioned on an empty read",
+				last.Users, last.At.UTC().Format(time.RFC3339)))
+		}
+		return skip(CauseEmpty, "its source returned no users (an IdP that pushed nothing yet, or a broken filter); nothing is deprovisioned on an empty read")
 	}
 	ratio := in.Options.MinReadRatio
 	if ratio <= 0 {
@@ -242,15 +265,15 @@ func readIDP(ctx context.Context, in Inputs, idp *config.IDP, hook Hook, now fun
 	}
 	if ok {
 		if float64(counts.Users) < ratio*float64(last.Users) {
-			return idpRead{}, fmt.Sprintf("its source returned %d users, fewer than %.0f%% of the %d of its last successful read (%s)",
-				counts.Users, ratio*100, last.Users, last.At.UTC().Format(time.RFC3339)), nil
+			return skip(CauseShrank, fmt.Sprintf("its source returned %d users, fewer than %.0f%% of the %d of its last successful read (%s)",
+				counts.Users, ratio*100, last.Users, last.At.UTC().Format(time.RFC3339)))
 		}
 		if float64(counts.Groups) < ratio*float64(last.Groups) {
-			return idpRead{}, fmt.Sprintf("its source returned %d groups, fewer than %.0f%% of the %d of its last successful read (%s)",
-				counts.Groups, ratio*100, last.Groups, last.At.UTC().Format(time.RFC3339)), nil
+			return skip(CauseShrank, fmt.Sprintf("its source returned %d groups, fewer than %.0f%% of the %d of its last successful read (%s)",
+				counts.Groups, ratio*100, last.Groups, last.At.UTC().Format(time.RFC3339)))
 		}
 	}
-	return idpRead{idp: idp, snap: snap}, "", nil
+	return idpRead{idp: idp, snap: snap}, nil, nil
 }
 
 // checkSafety returns the thresholds the plan exceeds, each naming its

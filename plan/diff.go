@@ -208,7 +208,7 @@ func (d *diff) buildDesired() {
 			if err != nil {
 				d.notice(Notice{Severity: SeverityWarning, Kind: NoticeMapping, IDP: r.idp.Name,
 					Subject: "idp user " + nonEmpty(su.Attributes[mustUsernameAttr(r.idp)], su.ID),
-					Summary: err.Error(), Detail: "This user is left out of the plan; nothing already in Confluence for it changes. Fix the IdP value or the attribute mapping."})
+					Summary: err.Error(), Detail: "This user is left out of the plan; nothing already in Confluence for it changes. Fix the IdP value or the attribute mapping.", LeftOut: true})
 				continue
 			}
 			if prev, ok := d.desired[mu.Username]; ok {
@@ -284,7 +284,7 @@ func (d *diff) ensureGroup(g MappedGroup, idp *config.IDP) bool {
 			}
 			d.notice(Notice{Severity: SeverityWarning, Kind: NoticeGroup, IDP: idp.Name, Subject: "group " + g.Name,
 				Summary: fmt.Sprintf("%s maps to %q, which Confluence would reject: %v; the group and memberships in it are left out", from, g.Name, config.ValidGroupName(g.Name)),
-				Detail:  "Nothing is created for this group. Rename the group in the IdP, or map it onto a valid name with a map block or groups.rename."})
+				Detail:  "Nothing is created for this group. Rename the group in the IdP, or map it onto a valid name with a map block or groups.rename.", LeftOut: true})
 			return false
 		}
 		_, exists := d.actualGroups[g.Name]

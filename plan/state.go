@@ -25,6 +25,13 @@ type StateStore interface {
 	LastRead(ctx context.Context, idp string) (SourceCounts, bool, error)
 	// RecordRead stores the counts of a successful read.
 	RecordRead(ctx context.Context, idp string, c SourceCounts) error
+	// RecordHealth stores what a plan learned about an IdP's source: a
+	// complete read replaces the last complete read and the left-out
+	// count and marks the IdP healthy; a failure replaces the last
+	// failure and marks it unhealthy, keeping the last complete read.
+	RecordHealth(ctx context.Context, idp string, r HealthReport) error
+	// Health returns an IdP's recorded health (false when none).
+	Health(ctx context.Context, idp string) (SourceHealth, bool, error)
 
 	// AcquireLock takes the apply lock for holder until ttl passes; it
 	// returns a *LockedError naming the current holder when someone else
@@ -41,6 +48,10 @@ type StateStore interface {
 	AppendRun(ctx context.Context, r Run) error
 	// Runs lists the last limit applies, newest first.
 	Runs(ctx context.Context, limit int) ([]Run, error)
+	// RunOfPlan returns the newest run that applied the saved plan with
+	// this ID (Outcome applied or partial), without its actions; nil when
+	// there is none.
+	RunOfPlan(ctx context.Context, planID string) (*Run, error)
 }
 
 // Ownership is everything confsync manages in Confluence.
@@ -118,12 +129,16 @@ type Run struct {
 	// changes), "reconcile" (serve's periodic run).
 	Trigger string
 	// Outcome is "applied", "partial" (some actions failed or did not
-	// run, some were made), "refused" (a safety threshold, the
+	// run, some were made; or all were made but an IdP was left out by a
+	// failed, incomplete or shrunken read), "refused" (a safety threshold, the
 	// source-health guard, a stale saved plan or the apply lock stopped
 	// it; nothing was applied) or "error" (nothing was made: the run
 	// failed, or every change it tried failed).
 	Outcome string
 	Message string
+	// PlanID is the Plan.ID of the plan the run applied ("" for a run
+	// that applied nothing).
+	PlanID  string
 	Actions []RunAction
 }
 

@@ -104,6 +104,9 @@ func parseRate(s string) (float64, int, error) {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h or --help: the usage is printed, which is not an error
+	}
 	if err != nil {
 		return err
 	}

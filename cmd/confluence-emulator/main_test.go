@@ -98,3 +98,20 @@ func TestFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHelp: -h and --help print the flags and succeed, before the
+// credentials check; an unknown flag still fails.
+func TestHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		var stderr strings.Builder
+		if err := run(context.Background(), []string{arg}, io.Discard, &stderr); err != nil {
+			t.Errorf("%s: %v", arg, err)
+		}
+		if !strings.Contains(stderr.String(), "-listen") || !strings.Contains(stderr.String(), "-admin-token") {
+			t.Errorf("%s printed no usage:\n%s", arg, stderr.String())
+		}
+	}
+	if err := run(context.Background(), []string{"--no-such-flag"}, io.Discard, io.Discard); err == nil {
+		t.Error("an unknown flag succeeded")
+	}
+}

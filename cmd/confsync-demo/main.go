@@ -36,10 +36,15 @@ import (
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the confsync and confluence-emulator binaries")
 	keep := flag.Bool("keep", false, "keep the temporary directory (configuration, store, logs) for a look afterwards")
+	graphMode := flag.Bool("graph", false, "read the company from an emulated Entra ID through Microsoft Graph instead of receiving SCIM")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *bin, *keep); err != nil {
+	runDemo := run
+	if *graphMode {
+		runDemo = runGraph
+	}
+	if err := runDemo(ctx, *bin, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
@@ -55,6 +60,7 @@ type demo struct {
 	scimToken string
 	procs     []*exec.Cmd
 	out       io.Writer
+	extraEnv  []string // more variables for the commands run
 }
 
 func run(ctx context.Context, bin string, keep bool) error {
@@ -430,7 +436,7 @@ func (d *demo) pages(ctx context.Context, path string, fn func(json.RawMessage) 
 func (d *demo) step(s string) { fmt.Fprintf(d.out, "\n==> %s\n", s) }
 
 func (d *demo) env() []string {
-	return append(os.Environ(), "DEMO_CONFLUENCE_TOKEN="+d.emuToken, "NO_COLOR=", "CONFLUENCE_EMULATOR_ADMIN_TOKEN="+d.emuToken)
+	return append(append(os.Environ(), "DEMO_CONFLUENCE_TOKEN="+d.emuToken, "NO_COLOR=", "CONFLUENCE_EMULATOR_ADMIN_TOKEN="+d.emuToken), d.extraEnv...)
 }
 
 // start runs a background process with its output in dir/logName.

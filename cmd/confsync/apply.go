@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/planfile"
@@ -114,6 +115,20 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 
 	var p *plan.Plan
 	if saved != nil {
+		// A plan applied already is answered as such, and is not a
+		// refused run: that would hide its apply in status.
+		done, err := s.store.RunOfPlan(ctx, saved.ID)
+		if err != nil {
+			return err
+		}
+		if done != nil {
+			what := ""
+			if done.Outcome != "applied" {
+				what = "; that run was " + done.Outcome + ", and the next plan shows what remains"
+			}
+			return fmt.Errorf("this plan was already applied (run %s, at %s)%s; make a new plan with confsync plan --out FILE",
+				done.ID, done.Finished.UTC().Format(time.RFC3339), what)
+		}
 		now, err := s.compute(ctx, readHook, plan.Options{IDPs: saved.IDPFilter, AllowMassChanges: saved.AllowMassChanges})
 		var safety *plan.SafetyError
 		if errors.As(err, &safety) {
@@ -130,7 +145,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		p, err = s.compute(ctx, readHook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
 		var safety *plan.SafetyError
 		if errors.As(err, &safety) {
-			if rerr := renderPlan(opts.stdout, p, opts.json); rerr != nil {
+			if rerr := renderPlan(opts.stdout, p, opts.json, false); rerr != nil {
 				return rerr
 			}
 			return refuse(ctx, s, fmt.Errorf("%w; nothing was applied", safety))
@@ -146,7 +161,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 			return err
 		}
 		if p.Empty() {
-			return nil
+			return plan.CheckSources(p)
 		}
 		if !opts.autoApprove {
 			ok, err := confirm(opts.stdin, opts.stdout)
@@ -163,7 +178,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		if !opts.json {
 			fmt.Fprintln(opts.stdout, views.SummaryLine(p))
 		}
-		return nil
+		return plan.CheckSources(p)
 	}
 
 	par := opts.parallelism
@@ -182,6 +197,11 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	}
 	if res == nil {
 		return err
+	}
+	if err == nil {
+		// The healthy IdPs' changes are made; an IdP left out by a
+		// failure still makes the apply exit 1.
+		err = plan.CheckSources(p)
 	}
 	if opts.json {
 		if jerr := writeApplyJSON(opts.stdout, res); jerr != nil {

@@ -26,20 +26,52 @@ func configPath(ro *rootOptions) string {
 	return "."
 }
 
-// parseVars turns --var NAME=VALUE flags into a map; a later flag for the
-// same name wins.
-func parseVars(flags []string) (map[string]string, error) {
-	vars := make(map[string]string, len(flags))
-	for _, f := range flags {
-		name, value, ok := strings.Cut(f, "=")
+// varArg is one --var (s is NAME=VALUE) or --var-file (s is a path), as
+// given.
+type varArg struct {
+	file bool
+	s    string
+}
+
+// varFlag is --var or --var-file. Both append to one list, so that the
+// order of the command line, which decides which value wins, is kept.
+// Set never fails: pflag would quote the argument, which may hold a
+// secret, in its error; parseVars checks it.
+type varFlag struct {
+	args *[]varArg
+	file bool
+}
+
+func (f *varFlag) Set(s string) error {
+	*f.args = append(*f.args, varArg{file: f.file, s: s})
+	return nil
+}
+
+func (f *varFlag) String() string { return "" }
+
+func (f *varFlag) Type() string { return "stringArray" }
+
+// parseVars turns the --var and --var-file flags into the loader's
+// command-line values, in order.
+func parseVars(args []varArg) ([]config.VarArg, error) {
+	out := make([]config.VarArg, 0, len(args))
+	for _, a := range args {
+		if a.file {
+			if strings.TrimSpace(a.s) == "" {
+				return nil, fmt.Errorf("invalid --var-file: expected a file name")
+			}
+			out = append(out, config.VarArg{File: a.s})
+			continue
+		}
+		name, value, ok := strings.Cut(a.s, "=")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" {
-			// Never echo f: it may hold a secret.
+			// Never echo the argument: it may hold a secret.
 			return nil, fmt.Errorf("invalid --var: expected NAME=VALUE (the value may be empty, as in NAME=)")
 		}
-		vars[name] = value
+		out = append(out, config.VarArg{Name: name, Value: value})
 	}
-	return vars, nil
+	return out, nil
 }
 
 // loadConfig loads the configuration the root flags point at and prints
@@ -52,11 +84,11 @@ func loadConfig(ro *rootOptions, stderr io.Writer) (*config.Config, error) {
 
 // loadConfigDiags is loadConfig, also returning the diagnostics it printed.
 func loadConfigDiags(ro *rootOptions, stderr io.Writer) (*config.Config, hcl.Diagnostics, error) {
-	vars, err := parseVars(ro.vars)
+	vars, err := parseVars(ro.varArgs)
 	if err != nil {
 		return nil, nil, &exitError{code: 1, err: err}
 	}
-	cfg, diags := config.Load(config.LoadOptions{Path: configPath(ro), Vars: vars})
+	cfg, diags := config.Load(config.LoadOptions{Path: configPath(ro), CommandLine: vars})
 	if len(diags) > 0 {
 		if werr := writeDiagnostics(stderr, cfg, diags); werr != nil {
 			return nil, diags, &exitError{code: 1, err: werr}

@@ -10,14 +10,17 @@ import (
 	"github.com/confsync/confsync/config"
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/providers/confluence"
+	"github.com/confsync/confsync/providers/graph"
 	"github.com/confsync/confsync/providers/ldap"
+	"github.com/confsync/confsync/providers/okta"
 	"github.com/confsync/confsync/providers/scim"
 	"github.com/confsync/confsync/providers/store"
 )
 
 // buildEngine builds what the engine reads and writes from the
 // configuration: one Source per IdP (SCIM IdPs read what they pushed into
-// st; LDAP IdPs search their directory) and the Confluence target. It is
+// st; LDAP IdPs search their directory; Graph and Okta IdPs read their
+// APIs) and the Confluence target. It is
 // the one place that knows the concrete providers; plan, apply and serve's
 // auto-apply all use it. Its signature is serve's engineParts.
 func buildEngine(ctx context.Context, cfg *config.Config, st store.Store, logger *slog.Logger) (map[string]plan.Source, plan.Target, error) {
@@ -29,6 +32,20 @@ func buildEngine(ctx context.Context, cfg *config.Config, st store.Store, logger
 		switch p.Kind() {
 		case "ldap":
 			src, err := ldap.NewSource(p.LDAP, logger.With("idp", p.Name))
+			if err != nil {
+				return nil, nil, fmt.Errorf("idp %q: %w", p.Name, err)
+			}
+			sources[p.Name] = src
+		case "graph":
+			// Delta queries pay off where the source is kept (serve); a
+			// full round at each reconcile_interval, as for the other IdPs.
+			src, err := graph.NewSource(p.Graph, graph.Options{Logger: logger.With("idp", p.Name), Delta: true, FullReadEvery: cfg.Server.ReconcileInterval})
+			if err != nil {
+				return nil, nil, fmt.Errorf("idp %q: %w", p.Name, err)
+			}
+			sources[p.Name] = src
+		case "okta":
+			src, err := okta.NewSource(p.Okta, okta.Options{Logger: logger.With("idp", p.Name)})
 			if err != nil {
 				return nil, nil, fmt.Errorf("idp %q: %w", p.Name, err)
 			}

@@ -17,6 +17,7 @@ type planOptions struct {
 	ro               *rootOptions
 	out              string
 	json             bool
+	format           string
 	detailedExitcode bool
 	idps             []string
 	allowMassChanges bool
@@ -35,7 +36,9 @@ exactly that plan, or refuses it once anything it was computed from changed.
 
 Exit status: 0 when there is nothing to change (or changes without
 --detailed-exitcode), 2 when there are changes and --detailed-exitcode is
-set, 1 on errors, including a plan stopped by a safety threshold.`,
+set, 1 on errors, including a plan stopped by a safety threshold and an IdP
+left out because its read failed, was incomplete or shrank past the
+source-health guard (the plan still shows the other IdPs' changes).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -44,7 +47,8 @@ set, 1 on errors, including a plan stopped by a safety threshold.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.out, "out", "", "save the plan to `FILE` for confsync apply FILE")
-	f.BoolVar(&opts.json, "json", false, "print the plan as JSON (format_version 1.0)")
+	f.BoolVar(&opts.json, "json", false, "print the plan as JSON (format_version 1.1); the same as --format json")
+	f.StringVar(&opts.format, "format", "", "`FORMAT` of the plan: human (default), json, or markdown (a GitHub pull-request comment)")
 	f.BoolVar(&opts.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes")
 	f.StringArrayVar(&opts.idps, "idp", nil, "plan for this IdP only (repeatable); others' objects are left alone")
 	f.BoolVar(&opts.allowMassChanges, "allow-mass-changes", false, "waive the safety thresholds for this plan")
@@ -52,13 +56,17 @@ set, 1 on errors, including a plan stopped by a safety threshold.`,
 }
 
 func runPlan(ctx context.Context, opts *planOptions) error {
+	format, err := views.ParseFormat(opts.format, opts.json)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
 	s, err := openEngine(ctx, opts.ro, opts.stderr)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	var hook plan.Hook
-	if !opts.json && views.IsTerminal(opts.stderr) {
+	if !format.Machine() && views.IsTerminal(opts.stderr) {
 		hook = views.NewProgress(opts.stderr, true, false)
 	}
 	p, err := s.compute(ctx, hook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
@@ -66,7 +74,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	if err != nil && !errors.As(err, &safety) {
 		return err
 	}
-	if rerr := renderPlan(opts.stdout, p, opts.json); rerr != nil {
+	if rerr := format.Plan(opts.stdout, p, views.HumanOptions{Color: views.ColorFor(opts.stdout), Unsaved: opts.out == ""}); rerr != nil {
 		return rerr
 	}
 	if safety != nil {
@@ -76,9 +84,14 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 		if err := planfile.Write(opts.out, p); err != nil {
 			return err
 		}
-		if !opts.json {
-			fmt.Fprintf(opts.stdout, "\nSaved the plan to %s. To apply exactly this plan: confsync apply %s\n", opts.out, opts.out)
+		if !format.Machine() {
+			fmt.Fprintf(opts.stdout, "\nSaved the plan to %s. To apply exactly this plan:\n\n  %s\n", opts.out, applyHint(opts.ro, opts.out))
 		}
+	}
+	// An IdP left out by a failure is an error whatever the changes: the
+	// plan does not describe the whole desired state.
+	if err := plan.CheckSources(p); err != nil {
+		return err
 	}
 	if opts.detailedExitcode && !p.Empty() {
 		return &exitError{code: 2}
@@ -86,10 +99,12 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	return nil
 }
 
-// renderPlan writes a plan, human or JSON.
-func renderPlan(w io.Writer, p *plan.Plan, asJSON bool) error {
+// renderPlan writes a plan, human or JSON (apply's two forms); unsaved
+// says the human view should note that the plan is not kept.
+func renderPlan(w io.Writer, p *plan.Plan, asJSON, unsaved bool) error {
+	f := views.FormatHuman
 	if asJSON {
-		return views.JSON(w, p)
+		f = views.FormatJSON
 	}
-	return views.Human(w, p, views.HumanOptions{Color: views.ColorFor(w)})
+	return f.Plan(w, p, views.HumanOptions{Color: views.ColorFor(w), Unsaved: unsaved})
 }

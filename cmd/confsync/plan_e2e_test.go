@@ -240,7 +240,7 @@ func TestPlanApplyEndToEnd(t *testing.T) {
 			IDP     string   `json:"idp"`
 		} `json:"changes"`
 	}
-	if err := json.Unmarshal([]byte(js), &jp); err != nil || jp.FormatVersion != "1.0" || len(jp.Changes) != 18 {
+	if err := json.Unmarshal([]byte(js), &jp); err != nil || jp.FormatVersion != "1.1" || len(jp.Changes) != 18 {
 		t.Fatalf("show --json: %v, %+v", err, jp)
 	}
 
@@ -262,8 +262,8 @@ func TestPlanApplyEndToEnd(t *testing.T) {
 	if !strings.Contains(out, "No changes. Confluence matches the desired state.") {
 		t.Fatalf("plan after apply:\n%s", out)
 	}
-	// The applied plan cannot be applied again.
-	if _, errOut, code := e.confsync("apply", filepath.Join(e.dir, "pr.plan")); code != 1 || !strings.Contains(errOut, "stale") {
+	// The applied plan cannot be applied again, and says so.
+	if _, errOut, code := e.confsync("apply", filepath.Join(e.dir, "pr.plan")); code != 1 || !strings.Contains(errOut, "this plan was already applied (run ") {
 		t.Fatalf("re-applying: exit %d, %s", code, errOut)
 	}
 
@@ -300,13 +300,15 @@ func TestPlanApplyEndToEnd(t *testing.T) {
 		e.setActive(ids[n], true)
 	}
 
-	// An IdP that empties is left out: nobody is deactivated.
+	// An IdP that empties after a good read is left out, as an error:
+	// nobody is deactivated, and the plan never says Confluence matches.
 	for _, id := range ids {
 		e.scim("DELETE", "/Users/"+id, nil, 204)
 	}
-	out = e.mustRun(0, "plan", "--detailed-exitcode")
-	if !strings.Contains(out, "left out of this plan") || !strings.Contains(out, "No changes.") {
-		t.Fatalf("empty source:\n%s", out)
+	out, errOut, code = e.confsync("plan", "--detailed-exitcode")
+	if code != 1 || !strings.Contains(out, "left out of this plan") || !strings.Contains(out, "No changes for the IdPs read; idp entra left out") ||
+		strings.Contains(out, "matches") || !strings.Contains(errOut, "idp entra was left out") {
+		t.Fatalf("empty source: exit %d\n%s\n%s", code, out, errOut)
 	}
 
 	// The protected admin never appeared anywhere.

@@ -12,8 +12,9 @@ import (
 type rootOptions struct {
 	// configPath is --config, else CONFSYNC_CONFIG, else ".".
 	configPath string
-	// vars are --var NAME=VALUE settings.
-	vars []string
+	// varArgs are the --var NAME=VALUE and --var-file FILE flags, in the
+	// order given, which is their order of precedence.
+	varArgs []varArg
 	// logLevel is --log-level.
 	logLevel string
 }
@@ -25,9 +26,12 @@ func newRootCmd() *cobra.Command {
 		Short:         "Provision users and groups into Confluence Data Center, as code",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       currentVersion().String(),
 	}
+	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.PersistentFlags().StringVar(&ro.configPath, "config", "", "configuration file or directory (default $CONFSYNC_CONFIG, else the current directory)")
-	cmd.PersistentFlags().StringArrayVar(&ro.vars, "var", nil, "set a variable, NAME=VALUE (repeatable)")
+	cmd.PersistentFlags().Var(&varFlag{args: &ro.varArgs}, "var", "set a variable, `NAME=VALUE` (repeatable; a later --var or --var-file wins)")
+	cmd.PersistentFlags().Var(&varFlag{args: &ro.varArgs, file: true}, "var-file", "set variables from an HCL `FILE` of NAME = VALUE lines (repeatable)")
 	cmd.PersistentFlags().StringVar(&ro.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 
 	cmd.AddCommand(
@@ -35,11 +39,13 @@ func newRootCmd() *cobra.Command {
 		newValidateCmd(ro),
 		newFmtCmd(ro),
 		newLDAPCmd(ro),
+		newSourceCmd(ro),
 		newTokenCmd(ro),
 		newStatusCmd(ro),
 		newHistoryCmd(ro),
 		newServeCmd(ro),
 		newPlanCmd(ro), newShowCmd(), newApplyCmd(ro), newForceUnlockCmd(ro),
+		newStateCmd(ro), newImportCmd(ro), newHealthcheckCmd(ro),
 	)
 	return cmd
 }

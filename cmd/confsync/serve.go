@@ -35,7 +35,9 @@ func newServeCmd(ro *rootOptions) *cobra.Command {
 		Long: `Serve runs the SCIM 2.0 endpoint that Entra ID and Okta provision into:
 /scim/v2/{idp}/Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas
 for every IdP with a scim source. What they push is kept in the store, where plan
-and apply read it. It stops gracefully on SIGINT or SIGTERM.`,
+and apply read it. It stops gracefully on SIGINT or SIGTERM. SIGHUP reloads the
+TLS certificate and key (server.tls_cert, server.tls_key) without dropping
+connections: new handshakes get the new certificate.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -90,6 +92,7 @@ func newServeMux(cfg *config.Config, st scim.Store, logger *slog.Logger, hooks s
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		OnChange:     hooks.OnChange,
 		Observe:      hooks.Observe,
+		RateLimit:    scim.RateLimit{PerSecond: float64(cfg.Server.SCIMRequestsPerSecond), Burst: cfg.Server.SCIMRequestBurst},
 	}))
 	if hooks.Register != nil {
 		hooks.Register(mux)
@@ -144,12 +147,13 @@ func serveHTTP(ctx context.Context, opts *serveOptions, cfg *config.Config, hand
 	useTLS := cfg.Server.TLSCert != "" || cfg.Server.TLSKey != ""
 	var tlsConfig *tls.Config
 	if useTLS {
-		cert, err := tls.LoadX509KeyPair(cfg.Server.TLSCert, cfg.Server.TLSKey)
+		certs, err := newCertReloader(cfg.Server.TLSCert, cfg.Server.TLSKey, logger)
 		if err != nil {
-			return fmt.Errorf("load server.tls_cert and server.tls_key: %w", err)
+			return err
 		}
+		certs.watch(ctx)
 		// Entra ID requires TLS 1.2 and does not speak only 1.3.
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 	}
 	srv := &http.Server{
 		Handler:           handler,

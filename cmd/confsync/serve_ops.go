@@ -29,7 +29,12 @@ type serveOps struct {
 	// Requests counts SCIM requests per minute for the operator page.
 	Requests *telemetry.RequestCounter
 	cfg      *config.Config
-	log      *slog.Logger
+	// idps names every configured IdP, for the source health of /status.
+	idps []string
+	// polls are the pulled cloud IdPs serve reads for changes, and how
+	// often (serve_poll.go).
+	polls map[string]time.Duration
+	log   *slog.Logger
 }
 
 // engineParts builds what the engine reads and writes: a Source per IdP
@@ -50,6 +55,10 @@ func newServeOps(ctx context.Context, cfg *config.Config, st store.Store, parts 
 	if err := checkOperatorToken(ctx, cfg, o.Store); err != nil {
 		return nil, err
 	}
+	for _, p := range cfg.IDPs {
+		o.idps = append(o.idps, p.Name)
+	}
+	m.RegisterSourceHealth(o.Store, o.idps, logger)
 	if !cfg.Server.AutoApply {
 		return o, nil
 	}
@@ -87,6 +96,7 @@ func newServeOps(ctx context.Context, cfg *config.Config, st store.Store, parts 
 	if err != nil {
 		return nil, err
 	}
+	o.polls = pollIntervals(cfg)
 	return o, nil
 }
 
@@ -115,7 +125,7 @@ func (o *serveOps) ObserveSCIM(idp, method string, status int, d time.Duration) 
 // page (/ and /ui/) to mux.
 func (o *serveOps) Register(mux *http.ServeMux) {
 	telemetry.Register(mux, o.Metrics, o.Probes)
-	mux.Handle("GET /status", report.StatusHandler(o.Reconciler))
+	mux.Handle("GET /status", report.StatusHandler(o.Reconciler, o.Store, o.idps))
 	web.Register(mux, web.Options{Config: o.cfg, Store: operatorStore{o.Store}, Reconciler: o.Reconciler,
 		Token: o.cfg.Server.OperatorToken, Logger: o.log})
 }
@@ -134,6 +144,7 @@ func (o *serveOps) Run(ctx context.Context) error {
 	if o.Reconciler == nil {
 		return nil
 	}
+	pollPulled(ctx, o.polls, o.Reconciler.Notify)
 	return o.Reconciler.Run(ctx)
 }
 

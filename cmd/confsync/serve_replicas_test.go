@@ -598,7 +598,8 @@ func TestServeRefusedReconcile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("confsync status: %v\n%s", err, out)
 	}
-	for _, want := range []string{`(?m)^  auto\s+\S+\s+refused\s+nothing applied: .*max_deactivations`, `pending changes: entra [3-9]`} {
+	for _, want := range []string{`(?m)^  auto\s+\S+\s+refused\s+nothing applied: .*max_deactivations`, `pending changes: entra [3-9]`,
+		`(?m)^entra\s+scim\s+.*\s+healthy\s+`, `(?m)^  entra: healthy; last complete read: 4 users, 0 groups at \S+; 0 identities left out$`} {
 		if !regexp.MustCompile(want).Match(out) {
 			t.Errorf("confsync status lacks %q:\n%s", want, out)
 		}
@@ -615,9 +616,17 @@ func TestServeRefusedReconcile(t *testing.T) {
 		`(?m)^confsync_reconciles_total\{outcome="refused",trigger="auto"\} 1$`,
 		`(?m)^confsync_last_reconcile_outcome\{outcome="refused",trigger="auto"\} 1$`,
 		`(?m)^confsync_pending_changes [3-9]$`,
+		// The source was read completely: the refusal is the threshold's.
+		`(?m)^confsync_idp_source_healthy\{idp="entra"\} 1$`,
+		`(?m)^confsync_idp_identities_left_out\{idp="entra"\} 0$`,
 	} {
 		if !regexp.MustCompile(want).Match(metrics) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// /status carries the same source health, from the store.
+	if s := p.status(t); s == nil || len(s.IdPs) != 1 || s.IdPs[0].Name != "entra" || s.IdPs[0].Health == nil ||
+		!s.IdPs[0].Health.Healthy || s.IdPs[0].Health.LastCompleteRead == nil || s.IdPs[0].Health.LastCompleteRead.Users != 4 {
+		t.Errorf("/status source health: %+v", s)
 	}
 }

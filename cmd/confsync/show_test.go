@@ -16,7 +16,7 @@ func TestShowUsageLine(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "confsync show [--json] FILE\n") || strings.Contains(out.String(), "FILE [flags]") {
+	if !strings.Contains(out.String(), "confsync show [--json | --format human|json|markdown] FILE\n") || strings.Contains(out.String(), "FILE [flags]") {
 		t.Fatalf("show --help:\n%s", out.String())
 	}
 }

@@ -28,8 +28,10 @@ func newStatusCmd(ro *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show each IdP's state, the apply lock and the last runs",
-		Long: `Status reads the store and shows, for each IdP, what SCIM pushed into it and
-the last read that reached Confluence; who holds the apply lock; and the last
+		Long: `Status reads the store and shows, for each IdP, what SCIM pushed into it,
+the last read that reached Confluence and its source health as the last plan
+saw it (healthy or not, the last complete read, the last failure and its
+cause, the identities left out); who holds the apply lock; and the last
 run of each trigger (auto: serve after SCIM changes, reconcile: serve's
 periodic run, cli: confsync apply) with its outcome and why.
 
@@ -42,7 +44,7 @@ reconciled, and why a due reconcile waits.`,
 			return runStatus(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.json, "json", false, "print the status as JSON (format_version 1.0)")
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print the status as JSON (format_version 1.1)")
 	cmd.Flags().StringVar(&opts.server, "server", "", "base URL of a running confsync serve replica to ask for its live state, e.g. http://127.0.0.1:8080")
 	return cmd
 }

@@ -71,9 +71,9 @@ func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error
 	if p.Empty() {
 		run.Outcome = OutcomeApplied
 		run.Message = "no changes"
-		if len(p.Skipped) > 0 && len(p.IDPs) == 0 && e.guardStopped(ctx, p) {
-			// Every IdP was left out by the source-health guard, and one
-			// of them had been read before: something may be wrong.
+		if len(p.SourceErrors()) > 0 {
+			// An IdP was left out because its read failed, was
+			// incomplete or shrank: the run is not "in sync".
 			run.Outcome = OutcomeRefused
 			run.Message = "nothing applied: " + left
 		} else if left != "" {
@@ -98,9 +98,10 @@ func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error
 		run.Message = "apply: " + errString(err)
 		return e.record(ctx, run, err)
 	}
-	// Apply appended its run to the audit log already.
+	// Apply appended its run to the audit log already (partial when an
+	// IdP was left out by a failure, with why in its message).
 	out := res.Run
-	if left != "" {
+	if left != "" && len(p.SourceErrors()) == 0 {
 		out.Message += "; " + left
 	}
 	var applyErr *plan.ApplyError
@@ -109,18 +110,6 @@ func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error
 		err = nil
 	}
 	return out, err
-}
-
-// guardStopped reports whether one of the IdPs left out of p had a
-// successful read before. An IdP that never had one (a fresh installation
-// whose IdP has pushed nothing yet) has nothing the guard protects.
-func (e *Engine) guardStopped(ctx context.Context, p *plan.Plan) bool {
-	for _, s := range p.Skipped {
-		if _, ok, err := e.State.LastRead(ctx, s.IDP); err != nil || ok {
-			return true
-		}
-	}
-	return false
 }
 
 // record appends run to the audit log even when ctx is cancelled.

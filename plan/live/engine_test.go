@@ -2,6 +2,7 @@ package live_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -231,5 +232,37 @@ func TestEngineFreshEmptyIdPIsNotARefusal(t *testing.T) {
 	}
 	if run.Outcome != live.OutcomeApplied || !strings.Contains(run.Message, "no changes; idp entra left out") {
 		t.Errorf("run = %+v, want applied with no changes, saying entra was left out", run)
+	}
+}
+
+// An auto-apply whose IdP read fails is not "in sync": refused when there
+// is nothing else to do, partial when a healthy IdP's changes were made.
+func TestEngineSourceFailureIsNotSuccess(t *testing.T) {
+	w := newEngineWorld()
+	ldapIdP := &config.IDP{Name: "corp", Priority: 10, LDAP: &config.LDAPSource{},
+		Users: config.UserSync{Create: true, Update: true, Deactivate: true}}
+	w.cfg.IDPs = append(w.cfg.IDPs, ldapIdP)
+	corp := &plantest.Source{Err: errors.New("ldap: bind: Invalid Credentials")}
+	w.eng.Sources["corp"] = corp
+	ctx := context.Background()
+
+	run, err := w.eng.Reconcile(ctx, live.TriggerReconcile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Outcome != live.OutcomeRefused || !strings.Contains(run.Message, "idp corp left out: its source failed") {
+		t.Errorf("empty plan with a failed IdP: run = %+v, want refused naming corp", run)
+	}
+
+	w.src.Set(plan.Snapshot{Users: users(2, true)})
+	run, err = w.eng.Reconcile(ctx, live.TriggerAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Outcome != live.OutcomePartial || !strings.Contains(run.Message, "idp corp left out") || w.target.User("usera") == nil {
+		t.Errorf("changes with a failed IdP: run = %+v, want partial with entra's changes made", run)
+	}
+	if h, _, _ := w.state.Health(ctx, "corp"); h.Healthy || !strings.Contains(h.LastFailureCause, "Invalid Credentials") {
+		t.Errorf("corp health = %+v", h)
 	}
 }

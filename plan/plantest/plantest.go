@@ -257,6 +257,7 @@ type State struct {
 	groups      map[string]plan.ManagedGroup
 	memberships map[[2]string]plan.ManagedMembership
 	reads       map[string]plan.SourceCounts
+	health      map[string]plan.SourceHealth
 	lock        *plan.LockInfo
 	runs        []plan.Run
 	// Now is the clock of the lock (time.Now when nil).
@@ -268,7 +269,8 @@ var _ plan.StateStore = (*State)(nil)
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{users: map[string]plan.ManagedUser{}, groups: map[string]plan.ManagedGroup{},
-		memberships: map[[2]string]plan.ManagedMembership{}, reads: map[string]plan.SourceCounts{}}
+		memberships: map[[2]string]plan.ManagedMembership{}, reads: map[string]plan.SourceCounts{},
+		health: map[string]plan.SourceHealth{}}
 }
 
 func (s *State) now() time.Time {
@@ -374,6 +376,36 @@ func (s *State) RecordRead(ctx context.Context, idp string, c plan.SourceCounts)
 	defer s.mu.Unlock()
 	s.reads[idp] = c
 	return nil
+}
+
+// RecordHealth implements plan.StateStore.
+func (s *State) RecordHealth(ctx context.Context, idp string, r plan.HealthReport) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health[idp] = s.health[idp].Apply(r)
+	return nil
+}
+
+// Health implements plan.StateStore.
+func (s *State) Health(ctx context.Context, idp string) (plan.SourceHealth, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.health[idp]
+	return h, ok, nil
+}
+
+// RunOfPlan implements plan.StateStore.
+func (s *State) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.runs) - 1; i >= 0; i-- {
+		r := s.runs[i]
+		if planID != "" && r.PlanID == planID && (r.Outcome == "applied" || r.Outcome == "partial") {
+			r.Actions = nil
+			return &r, nil
+		}
+	}
+	return nil, nil
 }
 
 // AcquireLock implements plan.StateStore.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/confsync/confsync/plan"
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -23,6 +24,9 @@ type HumanOptions struct {
 	// MaxMembersListed is how many membership changes of one group are
 	// listed by name before only counts are shown (default 20).
 	MaxMembersListed int
+	// Unsaved says the plan is shown by confsync plan without --out: the
+	// view then says it is not kept.
+	Unsaved bool
 }
 
 // maxNoticesPerKind bounds the notices of one kind the human view lists.
@@ -64,7 +68,12 @@ func Human(w io.Writer, p *plan.Plan, o HumanOptions) error {
 	b := &strings.Builder{}
 	writeNotices(b, p, pt)
 	if p.Empty() {
-		b.WriteString(pt.bold("No changes.") + " Confluence matches the desired state.\n")
+		line := SummaryLine(p)
+		if rest, ok := strings.CutPrefix(line, "No changes."); ok {
+			line = pt.bold("No changes.") + rest
+		}
+		b.WriteString(line + "\n")
+		writeMade(b, p, o)
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
@@ -85,16 +94,34 @@ func Human(w io.Writer, p *plan.Plan, o HumanOptions) error {
 		writeMemberships(b, members, o, pt)
 	}
 	b.WriteString(pt.bold(SummaryLine(p)) + "\n")
+	writeMade(b, p, o)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// writeMade says when the plan was made and, for a plan shown without
+// --out, that it is not kept.
+func writeMade(b *strings.Builder, p *plan.Plan, o HumanOptions) {
+	if p.Created.IsZero() {
+		return
+	}
+	fmt.Fprintf(b, "\nPlan made at %s.", p.Created.UTC().Format(time.RFC3339))
+	if o.Unsaved && !p.Empty() {
+		b.WriteString(" It is not kept: confsync apply makes a new plan, which may differ.\n" +
+			"To apply exactly this plan, save it with confsync plan --out FILE and run confsync apply FILE.")
+	}
+	b.WriteString("\n")
+}
+
 func writeNotices(b *strings.Builder, p *plan.Plan, pt painter) {
-	var warn, info []plan.Notice
+	var errs, warn, info []plan.Notice
 	for _, n := range p.Notices {
-		if n.Severity == plan.SeverityWarning {
+		switch n.Severity {
+		case plan.SeverityError:
+			errs = append(errs, n)
+		case plan.SeverityWarning:
 			warn = append(warn, n)
-		} else {
+		default:
 			info = append(info, n)
 		}
 	}
@@ -126,6 +153,7 @@ func writeNotices(b *strings.Builder, p *plan.Plan, pt painter) {
 		}
 		b.WriteString("\n")
 	}
+	section("Errors:", "x", "31", errs)
 	section("Warnings:", "!", "33", warn)
 	section("Notes:", "i", "36", info)
 }
@@ -307,10 +335,64 @@ func writeMemberships(b *strings.Builder, changes []*plan.Change, o HumanOptions
 // SummaryLine is the plan's one-line count, such as
 // "Plan: 3 users to create, 2 to update, 1 to disable; 40 memberships to
 // add, 2 to remove.", or the no-changes sentence.
+//
+// Confluence is said to match the desired state only when every IdP was
+// read completely and nothing was left out; otherwise the line says what
+// was left out.
 func SummaryLine(p *plan.Plan) string {
 	if p.Empty() {
+		if left := leftOutSummary(p, " left out"); left != "" {
+			return "No changes for the IdPs read; " + left + ": see the " + noticesAbove(p) + " above."
+		}
 		return "No changes. Confluence matches the desired state."
 	}
+	if left := leftOutSummary(p, ""); left != "" {
+		return planLine(p) + " Left out: " + left + " (see the " + noticesAbove(p) + " above)."
+	}
+	return planLine(p)
+}
+
+// leftOutSummary is "idp corp left out, 3 users left out" (suffix " left
+// out"), "" when nothing was left out.
+func leftOutSummary(p *plan.Plan, suffix string) string {
+	var parts []string
+	users, groups := 0, 0
+	for _, l := range p.LeftOut() {
+		switch l.Kind {
+		case "idp":
+			parts = append(parts, "idp "+l.IDP+suffix)
+		case "group":
+			groups++
+		default:
+			users++
+		}
+	}
+	if users > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s%s", users, plural("user", users), suffix))
+	}
+	if groups > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s%s", groups, plural("group", groups), suffix))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// noticesAbove names the notice sections that explain what was left out.
+func noticesAbove(p *plan.Plan) string {
+	errs, warns := false, false
+	for _, l := range p.LeftOut() {
+		errs = errs || l.Severity == plan.SeverityError
+		warns = warns || l.Severity != plan.SeverityError
+	}
+	switch {
+	case errs && warns:
+		return "errors and warnings"
+	case errs:
+		return "errors"
+	}
+	return "warnings"
+}
+
+func planLine(p *plan.Plan) string {
 	s := p.Summary()
 	part := func(noun string, items ...any) string {
 		var out []string

@@ -10,11 +10,13 @@ import (
 
 // JSONFormatVersion is the version of the JSON plan form. Scripts depend
 // on it: fields are only added within a major version.
-const JSONFormatVersion = "1.0"
+const JSONFormatVersion = "1.1"
 
 // JSONPlan is the JSON form of a plan.
 type JSONPlan struct {
-	FormatVersion      string            `json:"format_version"`
+	FormatVersion string `json:"format_version"`
+	// ID names the plan (1.1).
+	ID                 string            `json:"id,omitempty"`
 	Created            time.Time         `json:"created"`
 	ConfigHash         string            `json:"config_hash"`
 	DesiredFingerprint string            `json:"desired_fingerprint"`
@@ -26,6 +28,12 @@ type JSONPlan struct {
 	SummaryLine string        `json:"summary_line"`
 	Changes     []JSONChange  `json:"changes"`
 	Notices     []plan.Notice `json:"notices"`
+	// LeftOut lists what the plan left out (1.1): IdPs whose read failed,
+	// was incomplete, shrank or delivered nothing, and users and groups
+	// that cannot become Confluence objects. Complete is true when it is
+	// empty: only then does the plan describe every IdP's desired state.
+	LeftOut  []plan.LeftOut `json:"left_out"`
+	Complete bool           `json:"complete"`
 }
 
 // JSONSummary counts the changes.
@@ -58,6 +66,7 @@ func ToJSON(p *plan.Plan) *JSONPlan {
 	s := p.Summary()
 	j := &JSONPlan{
 		FormatVersion:      JSONFormatVersion,
+		ID:                 p.ID,
 		Created:            p.Created,
 		ConfigHash:         p.ConfigHash,
 		DesiredFingerprint: p.DesiredFingerprint,
@@ -73,7 +82,9 @@ func ToJSON(p *plan.Plan) *JSONPlan {
 		SummaryLine: SummaryLine(p),
 		Changes:     make([]JSONChange, 0, len(p.Changes)),
 		Notices:     nonNil(p.Notices),
+		LeftOut:     nonNil(p.LeftOut()),
 	}
+	j.Complete = len(j.LeftOut) == 0
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		j.Changes = append(j.Changes, JSONChange{

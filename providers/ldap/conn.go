@@ -8,13 +8,16 @@ import (
 	"net"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/confsync/confsync/plan"
 )
 
 // ErrIncompleteRead is wrapped by every error that means the directory did
 // not return everything the search asked for: a size, time or
 // administrative limit, a referral not followed, a dropped connection or a
-// server that stopped paging. The plan engine must not act on such a read.
-var ErrIncompleteRead = errors.New("the directory read is incomplete")
+// server that stopped paging. The plan engine must not act on such a read;
+// it is plan.ErrIncompleteRead, so that the plan names the cause.
+var ErrIncompleteRead = plan.ErrIncompleteRead
 
 // searcher is the part of a go-ldap connection the readers need; tests give
 // a fake one to exercise what slapd cannot do (AD range retrieval).

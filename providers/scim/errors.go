@@ -31,6 +31,8 @@ type Error struct {
 	SCIMType string
 	Detail   string
 	Err      error
+	// RetryAfter, when not 0, is sent as the Retry-After header (seconds).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -99,6 +101,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	}
 	if se.Status >= 400 && se.Status < 500 && se.Err != nil {
 		logger.DebugContext(r.Context(), "scim client error", "method", r.Method, "path", r.URL.Path, "status", se.Status, "err", se.Err)
+	}
+	if se.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(se.RetryAfter))
 	}
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="confsync"`)

@@ -159,6 +159,7 @@ func fillGroupFields(g *store.Group, attrs map[string]any) error {
 	if err := checkStoredLimits(attrs, "displayName", "externalId"); err != nil {
 		return err
 	}
+	attrs["displayName"] = g.DisplayName // as stored: see fillUserFields
 	raw, err := json.Marshal(attrs)
 	if err != nil {
 		return err
@@ -226,8 +227,10 @@ func (s *Server) getGroup(w http.ResponseWriter, r *request, id string) error {
 
 // replaceGroup is PUT. A body without members leaves the members as they
 // are (Okta and Entra PUT group attributes without the member list);
-// a body with members replaces them. Without If-Match it is retried until
-// it applies when another write to the group came in between.
+// a body with members replaces them, in the same transaction as the
+// attributes. Without If-Match it is retried until it applies when another
+// write to the group came in between. A PUT of what the group holds
+// changes nothing (no new version, no reconcile).
 func (s *Server) replaceGroup(w http.ResponseWriter, r *request, id string) error {
 	body, err := readJSONObject(r.Request)
 	if err != nil {
@@ -244,6 +247,13 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *request, id string) erro
 	if err != nil {
 		return err
 	}
+	// The attributes and the member list commit in one transaction.
+	u := store.GroupUpdate{Attributes: ng}
+	if hasMembers {
+		u.Members = []store.MemberChange{{Op: store.ReplaceMembers, Members: members}}
+	}
+	var g *store.Group
+	changed := false
 	for attempt := 0; ; attempt++ {
 		cur, err := s.loadGroup(r, id)
 		if err != nil {
@@ -252,9 +262,8 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *request, id string) erro
 		if _, err := ifMatch(r.Request, cur.Version); err != nil {
 			return err
 		}
-		ng.ID = id
-		ng.Created = cur.Created
-		err = s.opts.Store.ReplaceGroup(r.Context(), ng, cur.Version)
+		u.IfVersion = cur.Version
+		g, changed, err = s.opts.Store.UpdateGroup(r.Context(), r.idp, id, u)
 		if s.retry(r, err, attempt) {
 			continue
 		}
@@ -263,20 +272,10 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *request, id string) erro
 		}
 		break
 	}
-	if hasMembers {
-		if err := s.opts.Store.ReplaceMembers(r.Context(), r.idp, id, members); err != nil {
-			s.changed(r.idp)
-			return storeError(err, "group")
-		}
+	if changed {
+		s.changed(r.idp)
 	}
-	s.changed(r.idp)
-	// The write is committed: answer it even when reading it back fails.
-	g, err := s.opts.Store.GetGroup(r.Context(), r.idp, id)
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "scim: read back a written group", "idp", r.idp, "id", id, "err", err)
-		g = ng
-		proj.exclude = append(proj.exclude, filter.AttrPath{Name: "members"})
-	}
+	// The write is committed: answer it even when reading the members fails.
 	res, err := s.renderGroup(r, g, proj)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "scim: render a written group", "idp", r.idp, "id", id, "err", err)

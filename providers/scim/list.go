@@ -85,7 +85,7 @@ func checkFilterTypes(kind *resourceKind, f filter.Expr) error {
 	}
 	return walkFilter(f, nil, kind, func(e filter.Expr, a filter.AttrPath, parent *attrDef) error {
 		c, ok := e.(*filter.Compare)
-		if !ok || c.Value == nil {
+		if !ok {
 			return nil
 		}
 		var def *attrDef
@@ -97,7 +97,23 @@ func checkFilterTypes(kind *resourceKind, f filter.Expr) error {
 		if def != nil && a.Sub != "" {
 			def = findAttr(def.Sub, a.Sub)
 		}
-		if def == nil || def.Type != "dateTime" {
+		if def == nil {
+			return nil
+		}
+		if def.Type == "complex" && def.Multi && a.Sub == "" {
+			// emails gt "x" compares the values' value sub-attribute.
+			if v := findAttr(def.Sub, "value"); v != nil {
+				def = v
+			}
+		}
+		switch c.Op {
+		case filter.Gt, filter.Ge, filter.Lt, filter.Le:
+			// RFC 7644 §3.4.2.2: Boolean and Binary attributes have no order.
+			if def.Type == "boolean" || def.Type == "binary" {
+				return badRequest(typeInvalidFilter, "%s is a %s: %s is not defined for it (use eq or ne)", a.String(), def.Type, c.Op)
+			}
+		}
+		if c.Value == nil || def.Type != "dateTime" {
 			return nil
 		}
 		switch c.Op {

@@ -3,6 +3,8 @@ package scim
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -86,6 +88,10 @@ func (m *memStore) ReplaceUser(_ context.Context, u *store.User, ifVersion int64
 		if o.ID != u.ID && o.IDP == u.IDP && strings.EqualFold(o.UserName, u.UserName) {
 			return store.ErrConflict
 		}
+	}
+	if cur.ExternalID == u.ExternalID && cur.UserName == u.UserName && cur.Active == u.Active && sameJSON(cur.Attributes, u.Attributes) {
+		u.Version, u.Created, u.Modified = cur.Version, cur.Created, cur.Modified
+		return nil
 	}
 	u.Version, u.Created, u.Modified = cur.Version+1, cur.Created, time.Now().UTC()
 	m.users[u.ID] = cloneUser(u)
@@ -190,24 +196,12 @@ func (m *memStore) GetGroup(_ context.Context, idp, id string) (*store.Group, er
 	return cloneGroup(g), nil
 }
 
-func (m *memStore) ReplaceGroup(_ context.Context, g *store.Group, ifVersion int64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cur, ok := m.groups[g.ID]
-	if !ok || cur.IDP != g.IDP {
-		return store.ErrNotFound
+func (m *memStore) ReplaceGroup(ctx context.Context, g *store.Group, ifVersion int64) error {
+	ng, _, err := m.UpdateGroup(ctx, g.IDP, g.ID, store.GroupUpdate{Attributes: g, IfVersion: ifVersion})
+	if err != nil {
+		return err
 	}
-	if ifVersion != 0 && cur.Version != ifVersion {
-		return store.ErrVersionMismatch
-	}
-	for _, o := range m.groups {
-		if o.ID != g.ID && o.IDP == g.IDP && strings.EqualFold(o.DisplayName, g.DisplayName) {
-			return store.ErrConflict
-		}
-	}
-	g.Version, g.Created, g.Modified = cur.Version+1, cur.Created, time.Now().UTC()
-	m.groups[g.ID] = cloneGroup(g)
-	m.rev++
+	g.Version, g.Created, g.Modified = ng.Version, ng.Created, ng.Modified
 	return nil
 }
 
@@ -279,52 +273,116 @@ func (m *memStore) CountGroups(_ context.Context, idp string) (int, error) {
 	return n, nil
 }
 
-func (m *memStore) bump(idp, groupID string) error {
-	g, ok := m.groups[groupID]
-	if !ok || g.IDP != idp {
-		return store.ErrNotFound
+func (m *memStore) AddMembers(ctx context.Context, idp, groupID string, ms []store.Member) error {
+	_, _, err := m.UpdateGroup(ctx, idp, groupID, store.GroupUpdate{Members: []store.MemberChange{{Op: store.AddMembers, Members: ms}}})
+	return err
+}
+
+func (m *memStore) RemoveMembers(ctx context.Context, idp, groupID string, ids []string) error {
+	_, _, err := m.UpdateGroup(ctx, idp, groupID, store.GroupUpdate{Members: []store.MemberChange{{Op: store.RemoveMembers, IDs: ids}}})
+	return err
+}
+
+func (m *memStore) ReplaceMembers(ctx context.Context, idp, groupID string, ms []store.Member) error {
+	_, _, err := m.UpdateGroup(ctx, idp, groupID, store.GroupUpdate{Members: []store.MemberChange{{Op: store.ReplaceMembers, Members: ms}}})
+	return err
+}
+
+// UpdateGroup works on copies and keeps them only when every change
+// applied, like the real store's transaction.
+func (m *memStore) UpdateGroup(_ context.Context, idp, groupID string, u store.GroupUpdate) (*store.Group, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.groups[groupID]
+	if !ok || cur.IDP != idp {
+		return nil, false, store.ErrNotFound
 	}
-	g.Version++
-	g.Modified = time.Now().UTC()
+	if u.IfVersion != 0 && cur.Version != u.IfVersion {
+		return nil, false, store.ErrVersionMismatch
+	}
+	next := cloneGroup(cur)
+	changed := false
+	if a := u.Attributes; a != nil && (a.DisplayName != cur.DisplayName || a.ExternalID != cur.ExternalID || !sameJSON(a.Attributes, cur.Attributes)) {
+		for _, o := range m.groups {
+			if o.ID != groupID && o.IDP == idp && strings.EqualFold(o.DisplayName, a.DisplayName) {
+				return nil, false, store.ErrConflict
+			}
+		}
+		next.DisplayName, next.ExternalID = a.DisplayName, a.ExternalID
+		next.Attributes = append(json.RawMessage(nil), a.Attributes...)
+		changed = true
+	}
+	ms := maps.Clone(m.members[groupID])
+	add := func(mb store.Member) {
+		if mb.Type == "" {
+			mb.Type = "User"
+		}
+		if _, in := ms[mb.ID]; !in {
+			ms[mb.ID] = mb
+			changed = true
+		}
+	}
+	for _, mc := range u.Members {
+		switch mc.Op {
+		case store.AddMembers:
+			for _, mb := range mc.Members {
+				add(mb)
+			}
+		case store.RemoveMembers:
+			for _, id := range mc.IDs {
+				if _, in := ms[id]; in {
+					delete(ms, id)
+					changed = true
+				}
+			}
+		case store.ReplaceMembers:
+			want := map[string]store.Member{}
+			for _, mb := range mc.Members {
+				if mb.Type == "" {
+					mb.Type = "User"
+				}
+				if _, dup := want[mb.ID]; !dup {
+					want[mb.ID] = mb
+				}
+			}
+			if !maps.Equal(want, ms) {
+				ms = want
+				changed = true
+			}
+		case store.RemoveMatching:
+			for id, mb := range ms {
+				match, err := mc.Match(mb)
+				if err != nil {
+					return nil, false, err
+				}
+				if match {
+					delete(ms, id)
+					changed = true
+				}
+			}
+		}
+	}
+	// What counts is the end result: a member added and removed again is
+	// no change.
+	if changed = changed && (next.DisplayName != cur.DisplayName || next.ExternalID != cur.ExternalID ||
+		!sameJSON(next.Attributes, cur.Attributes) || !maps.Equal(ms, m.members[groupID])); !changed {
+		return cloneGroup(cur), false, nil
+	}
+	next.Version++
+	next.Modified = time.Now().UTC()
+	m.groups[groupID] = next
+	m.members[groupID] = ms
 	m.rev++
-	return nil
+	return cloneGroup(next), true, nil
 }
 
-func (m *memStore) AddMembers(_ context.Context, idp, groupID string, ms []store.Member) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.bump(idp, groupID); err != nil {
-		return err
+// sameJSON reports whether two JSON documents hold the same value.
+func sameJSON(a, b []byte) bool {
+	var av, bv any
+	if json.Unmarshal(a, &av) != nil || json.Unmarshal(b, &bv) != nil {
+		return false
 	}
-	for _, mb := range ms {
-		m.members[groupID][mb.ID] = mb
-	}
-	return nil
-}
-
-func (m *memStore) RemoveMembers(_ context.Context, idp, groupID string, ids []string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.bump(idp, groupID); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		delete(m.members[groupID], id)
-	}
-	return nil
-}
-
-func (m *memStore) ReplaceMembers(_ context.Context, idp, groupID string, ms []store.Member) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.bump(idp, groupID); err != nil {
-		return err
-	}
-	m.members[groupID] = map[string]store.Member{}
-	for _, mb := range ms {
-		m.members[groupID][mb.ID] = mb
-	}
-	return nil
+	return reflect.DeepEqual(av, bv)
 }
 
 func (m *memStore) ListMembers(_ context.Context, idp, groupID string, p store.Page) ([]store.Member, error) {

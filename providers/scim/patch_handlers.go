@@ -2,6 +2,7 @@ package scim
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -55,6 +56,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 		return err
 	}
 	var nu store.User
+	changed := true
 	for attempt := 0; ; attempt++ {
 		u, err := s.loadUser(r, id)
 		if err != nil {
@@ -97,20 +99,24 @@ func (s *Server) patchUser(w http.ResponseWriter, r *request, id string) error {
 		if err != nil {
 			return storeError(err, "user")
 		}
+		if nu.Version == u.Version {
+			changed = false // the PATCH changed nothing (RFC 7644 §3.5.2)
+		}
 		break
 	}
-	s.changed(r.idp)
+	if changed {
+		s.changed(r.idp)
+	}
 	return s.answerUser(w, r, &nu, proj, http.StatusOK)
 }
 
 // memberOp is a PATCH operation on a group's members, done as row
 // operations in the store.
 type memberOp struct {
-	kind    string // add, replace, remove, removeAll, removeFilter
-	refs    []memberRef
-	ids     []string
-	filter  filter.Expr
-	members []store.Member // resolved refs
+	kind   string // add, replace, remove, removeAll, removeFilter
+	refs   []memberRef
+	ids    []string
+	filter filter.Expr
 }
 
 func isMembersAttr(a filter.AttrPath) bool {
@@ -223,9 +229,12 @@ func memberIDsOf(f filter.Expr) ([]string, bool) {
 	return nil, false
 }
 
-// patchGroup applies a PATCH to a group. Member changes go straight to the
-// store as row operations, so concurrent PATCHes lose no member and their
-// cost does not grow with the group. It answers 204, as Entra expects.
+// patchGroup applies a PATCH to a group. Member changes go to the store as
+// row operations, so concurrent PATCHes lose no member and their cost does
+// not grow with the group; the attribute changes and every member
+// operation of one PATCH commit in one transaction, or none does. A PATCH
+// that changes nothing leaves the group's version alone. It answers 204,
+// as Entra expects.
 func (s *Server) patchGroup(w http.ResponseWriter, r *request, id string) error {
 	body, err := readJSONObject(r.Request)
 	if err != nil {
@@ -240,7 +249,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *request, id string) error 
 		return err
 	}
 	// A PATCH that only changes members needs no read of the group: the
-	// row operations answer not-found themselves.
+	// store answers not-found itself.
 	clientMatch := r.Header.Get("If-Match") != ""
 	var g *store.Group
 	if len(attrOps) > 0 || clientMatch {
@@ -251,107 +260,100 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *request, id string) error 
 			return err
 		}
 	}
-	for i := range mops {
-		if mops[i].refs != nil || mops[i].kind == "replace" {
-			if mops[i].members, err = s.resolveMembers(r, mops[i].refs); err != nil {
-				return err
-			}
-		}
-	}
-	wrote := false
-	if len(attrOps) > 0 {
-		for attempt := 0; ; attempt++ {
-			attrs, err := groupMap(g)
-			if err != nil {
-				return err
-			}
-			attrs["displayName"] = g.DisplayName
-			if g.ExternalID != "" {
-				attrs["externalId"] = g.ExternalID
-			}
-			for _, op := range attrOps {
-				if err := applyOp(groupKind, attrs, op); err != nil {
-					return err
-				}
-			}
-			delete(attrs, "members")
-			ng := *g
-			if err := fillGroupFields(&ng, attrs); err != nil {
-				return err
-			}
-			err = s.opts.Store.ReplaceGroup(r.Context(), &ng, g.Version)
-			if s.retry(r, err, attempt) {
-				if g, err = s.loadGroup(r, id); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return groupConflict(ng.DisplayName, err)
-			}
-			wrote = true
-			break
-		}
-	}
+	changes := make([]store.MemberChange, 0, len(mops))
 	for _, mo := range mops {
-		if err := s.applyMemberOp(r, id, mo); err != nil {
-			if wrote {
-				s.changed(r.idp)
-			}
+		mc, err := s.memberChange(r, mo)
+		if err != nil {
 			return err
 		}
-		wrote = true
+		changes = append(changes, mc)
 	}
-	if wrote {
-		s.changed(r.idp)
+	// The attributes and every member operation commit in one transaction.
+	for attempt := 0; ; attempt++ {
+		u := store.GroupUpdate{Members: changes}
+		if g != nil {
+			u.IfVersion = g.Version
+		}
+		if len(attrOps) > 0 {
+			ng, err := patchedGroup(g, attrOps)
+			if err != nil {
+				return err
+			}
+			u.Attributes = ng
+		}
+		_, changed, err := s.opts.Store.UpdateGroup(r.Context(), r.idp, id, u)
+		if g != nil && s.retry(r, err, attempt) {
+			if g, err = s.loadGroup(r, id); err != nil {
+				return err
+			}
+			continue
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("group", id)
+		}
+		if err != nil {
+			name := ""
+			if u.Attributes != nil {
+				name = u.Attributes.DisplayName
+			}
+			return groupConflict(name, err)
+		}
+		if changed {
+			s.changed(r.idp)
+		}
+		break
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) applyMemberOp(r *request, groupID string, mo memberOp) error {
-	ctx := r.Context()
-	var err error
+// patchedGroup applies attribute operations to a copy of g.
+func patchedGroup(g *store.Group, attrOps []patchOp) (*store.Group, error) {
+	attrs, err := groupMap(g)
+	if err != nil {
+		return nil, err
+	}
+	attrs["displayName"] = g.DisplayName
+	if g.ExternalID != "" {
+		attrs["externalId"] = g.ExternalID
+	}
+	for _, op := range attrOps {
+		if err := applyOp(groupKind, attrs, op); err != nil {
+			return nil, err
+		}
+	}
+	delete(attrs, "members")
+	ng := *g
+	if err := fillGroupFields(&ng, attrs); err != nil {
+		return nil, err
+	}
+	return &ng, nil
+}
+
+// memberChange turns a PATCH member operation into a store change,
+// resolving the types of the members it adds.
+func (s *Server) memberChange(r *request, mo memberOp) (store.MemberChange, error) {
 	switch mo.kind {
-	case "add":
-		if len(mo.members) == 0 {
-			return nil
+	case "add", "replace":
+		members, err := s.resolveMembers(r, mo.refs)
+		if err != nil {
+			return store.MemberChange{}, err
 		}
-		err = s.opts.Store.AddMembers(ctx, r.idp, groupID, mo.members)
-	case "replace":
-		err = s.opts.Store.ReplaceMembers(ctx, r.idp, groupID, mo.members)
+		op := store.AddMembers
+		if mo.kind == "replace" {
+			op = store.ReplaceMembers
+		}
+		return store.MemberChange{Op: op, Members: members}, nil
 	case "removeAll":
-		err = s.opts.Store.ReplaceMembers(ctx, r.idp, groupID, nil)
+		return store.MemberChange{Op: store.ReplaceMembers}, nil
 	case "remove":
-		if len(mo.ids) == 0 {
-			return nil
-		}
-		err = s.opts.Store.RemoveMembers(ctx, r.idp, groupID, mo.ids)
+		return store.MemberChange{Op: store.RemoveMembers, IDs: mo.ids}, nil
 	case "removeFilter":
-		var ids []string
-		after := ""
 		ce := func(_, name, _ string) bool { return groupKind.caseExact("", "members", name) }
-		for {
-			page, err := s.opts.Store.ListMembers(ctx, r.idp, groupID, store.Page{After: after, Limit: memberPageSize})
-			if err != nil {
-				return storeError(err, "group members")
-			}
-			for _, m := range page {
-				if filter.Match(mo.filter, map[string]any{"value": m.ID, "type": m.Type}, ce) {
-					ids = append(ids, m.ID)
-				}
-			}
-			if len(page) < memberPageSize {
-				break
-			}
-			after = page[len(page)-1].ID
-		}
-		if len(ids) > 0 {
-			err = s.opts.Store.RemoveMembers(ctx, r.idp, groupID, ids)
-		}
+		f := mo.filter
+		return store.MemberChange{Op: store.RemoveMatching, Match: func(m store.Member) (bool, error) {
+			return filter.Match(f, map[string]any{"value": m.ID, "type": m.Type}, ce), nil
+		}}, nil
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("group", groupID)
-	}
-	return storeError(err, "group members")
+	return store.MemberChange{}, fmt.Errorf("unknown member operation %q", mo.kind)
 }

@@ -194,3 +194,60 @@ func TestValueLimits(t *testing.T) {
 	expect(t, ts.do(t, "PATCH", "/Groups/"+gid, `{"Operations":[{"op":"add","path":"members","value":`+list(1500, `{"value":"n%d"}`)+`}]}`), 204)
 	expectError(t, ts.do(t, "PATCH", "/Groups/"+gid, `{"Operations":[{"op":"replace","path":"displayName","value":"`+long(1025)+`"}]}`), 400, "invalidValue")
 }
+
+// TestOrderingFilterOnBooleanOrBinary: issue 16 item 2. gt, ge, lt and le
+// have no meaning for boolean and binary attributes (RFC 7644 §3.4.2.2):
+// 400 invalidFilter, in GET and in .search, on every store engine.
+func TestOrderingFilterOnBooleanOrBinary(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ts := newTestServer(t, st)
+		createUser(t, ts, "ordered@example.com", `,"x509Certificates":[{"value":"TUlJQw=="}],"emails":[{"value":"o@example.com","primary":true}]`)
+		for _, f := range []string{
+			`active gt true`, `active ge false`, `active lt true`, `active le false`,
+			`x509Certificates.value gt "TUlJQw=="`, `x509Certificates.value le "A"`,
+			`emails[primary gt false]`, `emails.primary ge true`,
+			`userName eq "ordered@example.com" and active gt false`,
+		} {
+			expectError(t, ts.do(t, "GET", "/Users?filter="+url.QueryEscape(f), nil), 400, "invalidFilter")
+			expectError(t, ts.do(t, "POST", "/Users/.search", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":`+quote(f)+`}`), 400, "invalidFilter")
+		}
+		for _, f := range []string{`active eq true`, `active ne false`, `x509Certificates.value eq "TUlJQw=="`, `userName gt "a"`, `meta.lastModified gt "2020-01-01T00:00:00Z"`} {
+			r := expect(t, ts.do(t, "GET", "/Users?filter="+url.QueryEscape(f), nil), 200)
+			if n := r.json(t)["totalResults"]; n != float64(1) {
+				t.Errorf("%s: %v results, want 1", f, n)
+			}
+		}
+	})
+}
+
+// TestDuplicateValuesStoredOnce: issue 16 item 3. A POST or PUT with the
+// same value twice (same type and value) keeps one (RFC 7643 §2.4); values
+// that differ in type stay, and the primary mark of a dropped duplicate
+// passes to the value kept.
+func TestDuplicateValuesStoredOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ts := newTestServer(t, st)
+		emails := `"emails":[{"value":"d@example.com","type":"work"},{"value":"d@example.com","type":"work","primary":true},{"value":"d@example.com","type":"home"}],
+			"phoneNumbers":[{"value":"+1 555","type":"work"},{"value":"+1 555","type":"work"}],
+			"x509Certificates":[{"value":"TUlJQw=="},{"value":"TUlJQw=="}]`
+		r := expect(t, ts.do(t, "POST", "/Users", `{"userName":"dup@example.com",`+emails+`}`), 201)
+		id := r.json(t)["id"].(string)
+		check := func(what string, m map[string]any) {
+			t.Helper()
+			es, _ := m["emails"].([]any)
+			ps, _ := m["phoneNumbers"].([]any)
+			xs, _ := m["x509Certificates"].([]any)
+			if len(es) != 2 || len(ps) != 1 || len(xs) != 1 {
+				t.Fatalf("%s kept duplicates: emails %v phoneNumbers %v x509Certificates %v", what, es, ps, xs)
+			}
+			if get(m, "emails.0.type") != "work" || get(m, "emails.0.primary") != true || get(m, "emails.1.type") != "home" {
+				t.Errorf("%s: emails %v, want work (primary) then home", what, es)
+			}
+		}
+		check("POST", r.json(t))
+		check("GET after POST", expect(t, ts.do(t, "GET", "/Users/"+id, nil), 200).json(t))
+		expect(t, ts.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"emails","value":[{"value":"x@example.com"}]}]}`), 200)
+		check("PUT", expect(t, ts.do(t, "PUT", "/Users/"+id, `{"userName":"dup@example.com",`+emails+`}`), 200).json(t))
+		check("GET after PUT", expect(t, ts.do(t, "GET", "/Users/"+id, nil), 200).json(t))
+	})
+}

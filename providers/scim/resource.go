@@ -365,7 +365,7 @@ func normalizeValue(def *attrDef, name string, v any) (any, error) {
 				return nil, err
 			}
 			if !isEmpty(nv) {
-				out = append(out, nv)
+				out = appendDistinct(out, nv)
 			}
 		}
 		return out, nil

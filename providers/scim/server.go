@@ -56,6 +56,10 @@ type Options struct {
 	// Observe is called after every request with the IdP ("" when unknown),
 	// the method, the status answered and the time taken.
 	Observe func(idp, method string, status int, d time.Duration)
+	// RateLimit is each bearer token's request budget (zero: no limit). A
+	// request over it is answered 429 with Retry-After before it reaches
+	// the store.
+	RateLimit RateLimit
 }
 
 // DefaultMaxBodyBytes is the default bound of a request body.
@@ -78,6 +82,7 @@ type Server struct {
 	idps    map[string]*idpState
 	now     func() time.Time
 	cursors cursorCache
+	limiter *limiter // nil: no limit
 }
 
 type idpState struct {
@@ -91,7 +96,7 @@ type idpState struct {
 
 // NewServer returns a Server for opts.
 func NewServer(opts Options) *Server {
-	s := &Server{opts: opts, log: opts.Logger, idps: map[string]*idpState{}, now: opts.Now}
+	s := &Server{opts: opts, log: opts.Logger, idps: map[string]*idpState{}, now: opts.Now, limiter: newLimiter(opts.RateLimit)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -173,7 +178,12 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			err = errorf(http.StatusNotFound, "", "no SCIM identity provider %q is configured", name)
 		} else {
 			idp = name
-			err = s.authorize(r, st)
+			var token [32]byte
+			if token, err = s.authorize(r, st); err == nil {
+				if ok, wait := s.limiter.allow(token, s.now()); !ok {
+					err = tooManyRequests(wait)
+				}
+			}
 		}
 	}
 	if err == nil {
@@ -212,17 +222,18 @@ func baseURL(r *http.Request, idp string) string {
 }
 
 // authorize checks the bearer token against the IdP's configured hashes
-// and the hashes the store holds for it. The token is never logged.
-func (s *Server) authorize(r *http.Request, st *idpState) error {
+// and the hashes the store holds for it, and returns the token's SHA-256.
+// The token is never logged.
+func (s *Server) authorize(r *http.Request, st *idpState) ([32]byte, error) {
 	unauthorized := errorf(http.StatusUnauthorized, "", "a valid bearer token for this identity provider is required")
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return unauthorized
+		return [32]byte{}, unauthorized
 	}
 	token = strings.TrimSpace(token)
 	if token == "" {
-		return unauthorized
+		return [32]byte{}, unauthorized
 	}
 	sum := sha256.Sum256([]byte(token))
 	match := 0
@@ -230,19 +241,19 @@ func (s *Server) authorize(r *http.Request, st *idpState) error {
 		match |= subtle.ConstantTimeCompare(sum[:], want)
 	}
 	if match == 1 {
-		return nil
+		return sum, nil
 	}
 	stored, err := s.storeHashes(r.Context(), st)
 	if err != nil {
-		return err
+		return [32]byte{}, err
 	}
 	for _, want := range stored {
 		match |= subtle.ConstantTimeCompare(sum[:], want)
 	}
 	if match == 1 {
-		return nil
+		return sum, nil
 	}
-	return unauthorized
+	return [32]byte{}, unauthorized
 }
 
 // tokenCacheTTL is how long the token hashes read from the store are

@@ -41,6 +41,10 @@ func fillUserFields(u *store.User, attrs map[string]any) error {
 	} else {
 		u.Active = true // RFC 7643 leaves it to the provider; a user without active=false is active
 	}
+	// The attributes carry the indexed fields as stored, so that writing
+	// back what a user holds is recognised as no change.
+	attrs["userName"] = u.UserName
+	attrs["active"] = u.Active
 	raw, err := json.Marshal(attrs)
 	if err != nil {
 		return err
@@ -120,6 +124,7 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *request, id string) error
 		return err
 	}
 	var nu *store.User
+	var was int64 // the version replaced
 	for attempt := 0; ; attempt++ {
 		var attrs map[string]any
 		nu, attrs, err = userFromBody(r.idp, body)
@@ -130,7 +135,7 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *request, id string) error
 		if err != nil {
 			return err
 		}
-		if _, ok := attrs["active"]; !ok {
+		if v, ok := lookupAny(body, "active"); !ok || v == nil {
 			// A PUT without active neither reactivates nor deactivates.
 			attrs["active"] = cur.Active
 			if err := fillUserFields(nu, attrs); err != nil {
@@ -142,6 +147,7 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *request, id string) error
 		}
 		nu.ID = id
 		nu.Created = cur.Created
+		was = cur.Version
 		err = s.opts.Store.ReplaceUser(r.Context(), nu, cur.Version)
 		if s.retry(r, err, attempt) {
 			continue
@@ -154,7 +160,9 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *request, id string) error
 		}
 		break
 	}
-	s.changed(r.idp)
+	if nu.Version != was { // an identical PUT changes nothing
+		s.changed(r.idp)
+	}
 	return s.answerUser(w, r, nu, proj, http.StatusOK)
 }
 

@@ -71,6 +71,46 @@ type Member struct {
 	Type string // "User" or "Group"
 }
 
+// MemberOp is what a MemberChange does to a group's members.
+type MemberOp int
+
+// The member operations of a GroupUpdate.
+const (
+	// AddMembers adds Members; those already in are ignored.
+	AddMembers MemberOp = iota + 1
+	// RemoveMembers removes the members named by IDs; those not in are ignored.
+	RemoveMembers
+	// ReplaceMembers sets the member list to Members.
+	ReplaceMembers
+	// RemoveMatching removes the members Match selects; an error from Match
+	// fails the whole update.
+	RemoveMatching
+)
+
+// MemberChange is one change to a group's members.
+type MemberChange struct {
+	Op      MemberOp
+	Members []Member // AddMembers, ReplaceMembers
+	IDs     []string // RemoveMembers
+	Match   func(Member) (bool, error)
+}
+
+// GroupUpdate is a set of changes to one group, committed together.
+type GroupUpdate struct {
+	// Attributes, when not nil, holds the group's new displayName,
+	// externalId and attributes (its IDP, ID and Version are ignored).
+	Attributes *Group
+	// IfVersion, when not 0, must equal the stored version
+	// (ErrVersionMismatch otherwise).
+	IfVersion int64
+	Members   []MemberChange
+}
+
+// Writes that change nothing (the same attributes, members already in or
+// already out) are no-ops: the resource keeps its Version and Modified
+// time and the IdP's Revision does not move. A ReplaceUser or ReplaceGroup
+// that changes nothing fills in the stored Version and times.
+
 // Lookup is an indexed equality lookup. Attr is "userName" (users,
 // case-insensitive), "externalId", "id" or "displayName" (groups,
 // case-insensitive).
@@ -112,6 +152,11 @@ type SCIM interface {
 	RemoveMembers(ctx context.Context, idp, groupID string, ids []string) error
 	// ReplaceMembers sets the whole member list.
 	ReplaceMembers(ctx context.Context, idp, groupID string, m []Member) error
+	// UpdateGroup applies u to a group in one transaction: its attributes
+	// first, then the member changes in order. Either all of it commits or
+	// none. It returns the group as it is afterwards and whether anything
+	// changed.
+	UpdateGroup(ctx context.Context, idp, groupID string, u GroupUpdate) (*Group, bool, error)
 	ListMembers(ctx context.Context, idp, groupID string, p Page) ([]Member, error)
 	// GroupsOf lists the ids of the groups a resource is a direct member of.
 	GroupsOf(ctx context.Context, idp, memberID string) ([]string, error)

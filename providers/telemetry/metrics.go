@@ -5,6 +5,7 @@
 package telemetry
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,8 @@ type Metrics struct {
 	lastOutcome  *prometheus.GaugeVec
 	leftOut      *prometheus.GaugeVec
 	takeovers    prometheus.Counter
+	// scimThrottled counts requests refused for their token's budget.
+	scimThrottled *prometheus.CounterVec
 }
 
 var _ live.Observer = (*Metrics)(nil)
@@ -100,6 +103,7 @@ func NewMetrics() *Metrics {
 		m.scimRequests, m.scimDuration, m.storeLatency, m.storeErrors, m.actions,
 		m.reconciles, m.reconcileDur, m.pending, m.lastSuccess, m.lastOutcome, m.leftOut, m.takeovers,
 	)
+	m.scimThrottled = registerSCIMThrottled(m.reg)
 	return m
 }
 
@@ -113,6 +117,9 @@ func (m *Metrics) ObserveSCIM(idp, method string, status int, d time.Duration) {
 	method = knownMethod(method)
 	m.scimRequests.WithLabelValues(idp, method, strconv.Itoa(status)).Inc()
 	m.scimDuration.WithLabelValues(idp, method).Observe(d.Seconds())
+	if status == http.StatusTooManyRequests {
+		m.scimThrottled.WithLabelValues(idp).Inc()
+	}
 }
 
 // ObserveStore records one store operation.

@@ -150,6 +150,13 @@ func (i *instrumentedStore) ReplaceMembers(ctx context.Context, idp, groupID str
 	return err
 }
 
+func (i *instrumentedStore) UpdateGroup(ctx context.Context, idp, groupID string, u store.GroupUpdate) (*store.Group, bool, error) {
+	start := time.Now()
+	g, changed, err := i.s.UpdateGroup(ctx, idp, groupID, u)
+	i.done("update_group", start, err)
+	return g, changed, err
+}
+
 func (i *instrumentedStore) ListMembers(ctx context.Context, idp, groupID string, p store.Page) ([]store.Member, error) {
 	start := time.Now()
 	v0, err := i.s.ListMembers(ctx, idp, groupID, p)
@@ -267,6 +274,27 @@ func (i *instrumentedStore) RecordRead(ctx context.Context, idp string, c plan.S
 	err := i.s.RecordRead(ctx, idp, c)
 	i.done("record_read", start, err)
 	return err
+}
+
+func (i *instrumentedStore) RecordHealth(ctx context.Context, idp string, r plan.HealthReport) error {
+	start := time.Now()
+	err := i.s.RecordHealth(ctx, idp, r)
+	i.done("record_health", start, err)
+	return err
+}
+
+func (i *instrumentedStore) Health(ctx context.Context, idp string) (plan.SourceHealth, bool, error) {
+	start := time.Now()
+	v0, v1, err := i.s.Health(ctx, idp)
+	i.done("health", start, err)
+	return v0, v1, err
+}
+
+func (i *instrumentedStore) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error) {
+	start := time.Now()
+	v0, err := i.s.RunOfPlan(ctx, planID)
+	i.done("run_of_plan", start, err)
+	return v0, err
 }
 
 func (i *instrumentedStore) AcquireLock(ctx context.Context, holder string, ttl time.Duration) error {

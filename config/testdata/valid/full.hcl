@@ -42,6 +42,8 @@ server {
   debounce           = "5s"
   reconcile_interval = "30m"
   max_body_bytes     = 1048576
+  scim_requests_per_second = 50
+  scim_request_burst       = 80
 }
 
 safety {

@@ -31,7 +31,7 @@ func stamp(t time.Time) string {
 func WriteStatus(w io.Writer, s *Status) error {
 	ew := &errWriter{w: w}
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IDP\tKIND\tUSERS\tGROUPS\tREVISION\tLAST READ")
+	fmt.Fprintln(tw, "IDP\tKIND\tUSERS\tGROUPS\tREVISION\tSOURCE\tLAST READ")
 	for _, p := range s.IdPs {
 		users, groups, rev := "-", "-", "-"
 		if p.Users != nil {
@@ -47,12 +47,13 @@ func WriteStatus(w io.Writer, s *Status) error {
 		if p.LastRead != nil {
 			read = fmt.Sprintf("%d users, %d groups at %s", p.LastRead.Users, p.LastRead.Groups, stamp(p.LastRead.At))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, users, groups, rev, read)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, users, groups, rev, healthWord(p.Health), read)
 	}
 	if len(s.IdPs) == 0 {
 		fmt.Fprintln(tw, "(no idp blocks in the configuration)")
 	}
 	tw.Flush()
+	writeHealth(ew, s.IdPs)
 
 	fmt.Fprintln(ew)
 	if s.Lock == nil {
@@ -80,6 +81,49 @@ func WriteStatus(w io.Writer, s *Status) error {
 		fmt.Fprintln(ew, "Pending changes and what a serve replica is doing: confsync status --server http://<replica>:<port>")
 	}
 	return ew.err
+}
+
+// healthWord is the SOURCE column: healthy, unhealthy, or unknown before
+// any plan read the IdP.
+func healthWord(h *HealthStatus) string {
+	switch {
+	case h == nil:
+		return "unknown"
+	case h.Healthy:
+		return "healthy"
+	}
+	return "unhealthy"
+}
+
+// writeHealth says, per IdP a plan has read, its last complete read, what
+// that read left out and its last failure.
+func writeHealth(w io.Writer, idps []IDPStatus) {
+	first := true
+	for _, p := range idps {
+		h := p.Health
+		if h == nil {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "\nSource health (as the last plan read it):")
+			first = false
+		}
+		complete := "never"
+		if c := h.LastCompleteRead; c != nil {
+			complete = fmt.Sprintf("%d users, %d groups at %s", c.Users, c.Groups, stamp(c.At))
+		}
+		fmt.Fprintf(w, "  %s: %s; last complete read: %s; %d %s left out\n", p.Name, healthWord(h), complete, h.LeftOut, pluralWord(h.LeftOut, "identity", "identities"))
+		if f := h.LastFailure; f != nil {
+			fmt.Fprintf(w, "    last failure at %s: %s\n", stamp(f.At), oneLine(f.Cause))
+		}
+	}
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func writeServe(w io.Writer, s *ServeStatus) {

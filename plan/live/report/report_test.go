@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,9 @@ func fixture(t *testing.T) (*config.Config, *fakeReader) {
 		Outcome: "partial", Message: "1 of 2 changes failed; run plan again to see what remains", Actions: []plan.RunAction{
 			{Action: "disable", Object: "user asmith", IDP: "entra"},
 			{Action: "update", Object: "user bkim", IDP: "entra", Error: "confluence: 400 Bad Request: invalid email"}}}))
+	must(st.RecordHealth(ctx, "entra", plan.HealthReport{At: t0.Add(-2 * time.Hour), Failure: "its source returned no users"}))
+	must(st.RecordHealth(ctx, "entra", plan.HealthReport{At: t0.Add(-time.Minute), Complete: true, Counts: plan.SourceCounts{Users: 120, Groups: 14}, LeftOut: 3}))
+	must(st.RecordHealth(ctx, "corp-ad", plan.HealthReport{At: t0.Add(-time.Minute), Failure: `its source failed: ldap: bind as "cn=reader" failed: invalid credentials`}))
 	must(st.AcquireLock(ctx, "serve host-a/41/0a1b2c3d", 30*time.Second))
 	return cfg, f
 }
@@ -150,7 +154,8 @@ func TestServeStatusRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(StatusHandler(rec))
+	_, health := fixture(t)
+	srv := httptest.NewServer(StatusHandler(rec, health, []string{"entra", "corp-ad", "okta"}))
 	defer srv.Close()
 	got, err := Fetch(context.Background(), srv.Client(), srv.URL)
 	if err != nil {
@@ -158,6 +163,11 @@ func TestServeStatusRoundTrip(t *testing.T) {
 	}
 	if !got.AutoApply || got.Holder != "h1" || got.URL != srv.URL {
 		t.Errorf("fetched %+v", got)
+	}
+	if len(got.IdPs) != 3 || got.IdPs[0].Health == nil || !got.IdPs[0].Health.Healthy || got.IdPs[0].Health.LeftOut != 3 ||
+		got.IdPs[1].Health == nil || got.IdPs[1].Health.Healthy || got.IdPs[1].Health.LastFailure == nil ||
+		!strings.Contains(got.IdPs[1].Health.LastFailure.Cause, "invalid credentials") || got.IdPs[2].Health != nil {
+		t.Errorf("fetched source health %+v", got.IdPs)
 	}
 	var buf bytes.Buffer
 	if err := WriteStatus(&buf, &Status{Serve: got}); err != nil {
@@ -167,7 +177,7 @@ func TestServeStatusRoundTrip(t *testing.T) {
 		t.Errorf("status text lacks the pending changes:\n%s", buf.String())
 	}
 
-	off := httptest.NewServer(StatusHandler(nil))
+	off := httptest.NewServer(StatusHandler(nil, health, nil))
 	defer off.Close()
 	got, err = Fetch(context.Background(), off.Client(), off.URL)
 	if err != nil || got.AutoApply {
@@ -180,6 +190,15 @@ func TestServeStatusRoundTrip(t *testing.T) {
 	defer bad.Close()
 	if _, err := Fetch(context.Background(), bad.Client(), bad.URL); err == nil {
 		t.Error("a status of another format version was accepted")
+	}
+
+	// A serve of format 1.0 (no source health) is read too.
+	v10 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"format_version": "1.0", "auto_apply": true})
+	}))
+	defer v10.Close()
+	if got, err := Fetch(context.Background(), v10.Client(), v10.URL); err != nil || !got.AutoApply {
+		t.Errorf("a status of format version 1.0: %+v, %v", got, err)
 	}
 
 	// A serve from before the version read "1.0" wrote "1": same document.

@@ -34,6 +34,16 @@ type ServeStatus struct {
 	// LastTakeover is the last time the replica took the apply lock over
 	// from a holder that stopped without releasing it (a killed replica).
 	LastTakeover *ServeTakeover `json:"last_takeover,omitempty"`
+	// IdPs is each configured IdP's source health as the store holds it
+	// (1.1), whether or not this replica reconciles.
+	IdPs []ServeIDP `json:"idps"`
+}
+
+// ServeIDP is one IdP's source health in a replica's status.
+type ServeIDP struct {
+	Name string `json:"name"`
+	// Health is nil when no plan read the IdP yet.
+	Health *HealthStatus `json:"health"`
 }
 
 // ServeTakeover is an apply lock taken over from a holder whose lease had
@@ -58,7 +68,7 @@ type ServeRun struct {
 // NewServeStatus converts a reconciler's status; r nil means auto_apply is
 // off.
 func NewServeStatus(r *live.Reconciler) *ServeStatus {
-	s := &ServeStatus{FormatVersion: FormatVersion, Pending: map[string]int64{}, LastRuns: []ServeRun{}}
+	s := &ServeStatus{FormatVersion: FormatVersion, Pending: map[string]int64{}, LastRuns: []ServeRun{}, IdPs: []ServeIDP{}}
 	if r == nil {
 		return s
 	}
@@ -81,15 +91,25 @@ func NewServeStatus(r *live.Reconciler) *ServeStatus {
 	return s
 }
 
-// StatusHandler serves a replica's live state as JSON (GET /status). It
-// holds no identities or secrets.
-func StatusHandler(r *live.Reconciler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+// StatusHandler serves a replica's live state as JSON (GET /status), with
+// the source health of the IdPs idps read from h. It holds no identities
+// or secrets. A store that does not answer makes it 503.
+func StatusHandler(r *live.Reconciler, h HealthReader, idps []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s := NewServeStatus(r)
+		for _, idp := range idps {
+			hs, err := ReadHealth(req.Context(), h, idp)
+			if err != nil {
+				http.Error(w, "the store did not answer", http.StatusServiceUnavailable)
+				return
+			}
+			s.IdPs = append(s.IdPs, ServeIDP{Name: idp, Health: hs})
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(NewServeStatus(r))
+		_ = enc.Encode(s)
 	})
 }
 
@@ -112,8 +132,8 @@ func Fetch(ctx context.Context, client *http.Client, baseURL string) (*ServeStat
 		return nil, fmt.Errorf("ask serve at %s: bad answer: %w", baseURL, err)
 	}
 	// "1" is what serve wrote before the version took the plan's form;
-	// the document is the same.
-	if s.FormatVersion != FormatVersion && s.FormatVersion != "1" {
+	// the document is the same. 1.0 lacks only the IdPs' health.
+	if s.FormatVersion != FormatVersion && s.FormatVersion != "1" && s.FormatVersion != "1.0" {
 		return nil, fmt.Errorf("ask serve at %s: status format %q, this confsync reads %q", baseURL, s.FormatVersion, FormatVersion)
 	}
 	s.URL = baseURL

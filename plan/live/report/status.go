@@ -17,7 +17,9 @@ import (
 
 // FormatVersion is the version of the JSON documents of this package;
 // scripts depend on them. It is written as the JSON plan's is, "MAJOR.MINOR".
-const FormatVersion = "1.0"
+//
+// 1.1 added each IdP's source health (IDPStatus.Health, ServeStatus.IdPs).
+const FormatVersion = "1.1"
 
 // Reader is what status reads from the store.
 type Reader interface {
@@ -25,6 +27,7 @@ type Reader interface {
 	CountGroups(ctx context.Context, idp string) (int, error)
 	Revision(ctx context.Context, idp string) (int64, error)
 	LastRead(ctx context.Context, idp string) (plan.SourceCounts, bool, error)
+	HealthReader
 	Lock(ctx context.Context) (*plan.LockInfo, error)
 	Runs(ctx context.Context, limit int) ([]plan.Run, error)
 }
@@ -60,6 +63,56 @@ type IDPStatus struct {
 	// LastRead is the last successful read that reached Confluence (the
 	// source-health guard's reference), nil when none.
 	LastRead *ReadStatus `json:"last_read"`
+	// Health is what the last plan (of plan, apply or serve) learned about
+	// the IdP's source, nil when no plan read it yet (1.1).
+	Health *HealthStatus `json:"health"`
+}
+
+// HealthReader reads the source health plans record.
+type HealthReader interface {
+	Health(ctx context.Context, idp string) (plan.SourceHealth, bool, error)
+}
+
+// HealthStatus is one IdP's source health.
+type HealthStatus struct {
+	// Healthy is true when the last plan read the IdP completely and it
+	// took part in the plan.
+	Healthy bool `json:"healthy"`
+	// LastCompleteRead is the last complete read, nil when none.
+	LastCompleteRead *ReadStatus `json:"last_complete_read"`
+	// LastFailure is the last time the IdP was left out and why, nil when
+	// never. The cause names no secret.
+	LastFailure *FailureStatus `json:"last_failure"`
+	// LeftOut counts the users and groups the last complete read left out
+	// (a missing email, an invalid name).
+	LeftOut int `json:"left_out"`
+	// Checked is when a plan last read the IdP.
+	Checked time.Time `json:"checked"`
+}
+
+// FailureStatus is why an IdP was left out of a plan.
+type FailureStatus struct {
+	At    time.Time `json:"at"`
+	Cause string    `json:"cause"`
+}
+
+// ReadHealth returns an IdP's source health, nil when none is recorded.
+func ReadHealth(ctx context.Context, r HealthReader, idp string) (*HealthStatus, error) {
+	h, ok, err := r.Health(ctx, idp)
+	if err != nil {
+		return nil, fmt.Errorf("read the source health of idp %q: %w", idp, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	out := &HealthStatus{Healthy: h.Healthy, LeftOut: h.LeftOut, Checked: h.Updated.UTC()}
+	if !h.LastComplete.At.IsZero() {
+		out.LastCompleteRead = &ReadStatus{Users: h.LastComplete.Users, Groups: h.LastComplete.Groups, At: h.LastComplete.At.UTC()}
+	}
+	if !h.LastFailure.IsZero() {
+		out.LastFailure = &FailureStatus{At: h.LastFailure.UTC(), Cause: h.LastFailureCause}
+	}
+	return out, nil
 }
 
 // ReadStatus is the size of one read.
@@ -107,6 +160,9 @@ func Collect(ctx context.Context, cfg *config.Config, r Reader, now time.Time) (
 		}
 		if ok {
 			is.LastRead = &ReadStatus{Users: c.Users, Groups: c.Groups, At: c.At.UTC()}
+		}
+		if is.Health, err = ReadHealth(ctx, r, idp.Name); err != nil {
+			return nil, err
 		}
 		st.IdPs = append(st.IdPs, is)
 	}

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,9 +19,9 @@ func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
 		r.ID = uuid.NewString()
 	}
 	err := s.write(ctx, func(t *txn) error {
-		if _, err := t.exec(`INSERT INTO audit_runs (id, started, finished, run_trigger, outcome, message)
-			VALUES (?, ?, ?, ?, ?, ?)`,
-			r.ID, stamp(r.Started), micros(r.Finished), r.Trigger, r.Outcome, r.Message); err != nil {
+		if _, err := t.exec(`INSERT INTO audit_runs (id, started, finished, run_trigger, outcome, message, plan_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, stamp(r.Started), micros(r.Finished), r.Trigger, r.Outcome, r.Message, r.PlanID); err != nil {
 			return err
 		}
 		acts := r.Actions
@@ -47,7 +49,7 @@ func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
 // Runs lists the last limit applies with their actions, newest first (by
 // the order they were appended). A limit of 0 or less lists them all.
 func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
-	q := "SELECT id, started, finished, run_trigger, outcome, message FROM audit_runs ORDER BY seq DESC"
+	q := "SELECT id, started, finished, run_trigger, outcome, message, plan_id FROM audit_runs ORDER BY seq DESC"
 	var args []any
 	if limit > 0 {
 		q += " LIMIT ?"
@@ -62,7 +64,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
 	for rows.Next() {
 		var r plan.Run
 		var started, finished int64
-		if err := rows.Scan(&r.ID, &started, &finished, &r.Trigger, &r.Outcome, &r.Message); err != nil {
+		if err := rows.Scan(&r.ID, &started, &finished, &r.Trigger, &r.Outcome, &r.Message, &r.PlanID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
@@ -109,4 +111,28 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
 		}
 	}
 	return runs, nil
+}
+
+// RunOfPlan returns the newest run that applied the saved plan planID
+// (outcome applied or partial), without its actions; nil when none did.
+func (s *Store) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error) {
+	if planID == "" {
+		return nil, nil
+	}
+	var r plan.Run
+	var started, finished int64
+	err := s.queryRow(ctx, `SELECT id, started, finished, run_trigger, outcome, message, plan_id FROM audit_runs
+		WHERE plan_id = ? AND outcome IN ('applied', 'partial') ORDER BY seq DESC LIMIT 1`, planID).
+		Scan(&r.ID, &started, &finished, &r.Trigger, &r.Outcome, &r.Message, &r.PlanID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find the run of plan %s: %w", planID, err)
+	}
+	r.Started = fromMicros(started)
+	if finished != 0 {
+		r.Finished = fromMicros(finished)
+	}
+	return &r, nil
 }

@@ -55,7 +55,8 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, members []store
 		if err != nil {
 			return err
 		}
-		return t.insertMembers(g.IDP, id, members)
+		_, err = t.insertMembers(g.IDP, id, members)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("create group: %w", err)
@@ -94,40 +95,17 @@ func (s *Store) GetGroup(ctx context.Context, idp, id string) (*store.Group, err
 }
 
 // ReplaceGroup overwrites a group's attributes (not its members); with
-// ifVersion not 0 the stored version must equal it.
+// ifVersion not 0 the stored version must equal it. Replacing them with
+// the same attributes changes nothing.
 func (s *Store) ReplaceGroup(ctx context.Context, g *store.Group, ifVersion int64) error {
 	if err := checkGroup(g); err != nil {
 		return fmt.Errorf("replace group: %w", err)
 	}
-	ts := now()
-	var version, created int64
-	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(g.IDP); err != nil {
-			return err
-		}
-		err := t.queryRow("SELECT version, created FROM scim_groups WHERE idp = ? AND id = ?"+s.d.forUpdate, g.IDP, g.ID).Scan(&version, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("group %q in %s: %w", g.ID, g.IDP, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if ifVersion != 0 && ifVersion != version {
-			return fmt.Errorf("group %q is at version %d, not %d: %w", g.ID, version, ifVersion, store.ErrVersionMismatch)
-		}
-		version++
-		_, err = t.exec(`UPDATE scim_groups SET external_id = ?, display_name = ?, display_name_lower = ?,
-			attributes = ?, version = ?, modified = ? WHERE idp = ? AND id = ?`,
-			g.ExternalID, g.DisplayName, lower(g.DisplayName), attrsText(g.Attributes), version, micros(ts), g.IDP, g.ID)
-		if s.d.isUnique(err) {
-			return fmt.Errorf("displayName %q is already taken in %s: %w", g.DisplayName, g.IDP, store.ErrConflict)
-		}
-		return err
-	})
+	ng, _, err := s.UpdateGroup(ctx, g.IDP, g.ID, store.GroupUpdate{Attributes: g, IfVersion: ifVersion})
 	if err != nil {
 		return fmt.Errorf("replace group: %w", err)
 	}
-	g.Version, g.Created, g.Modified = version, fromMicros(created), ts
+	g.Version, g.Created, g.Modified = ng.Version, ng.Created, ng.Modified
 	return nil
 }
 

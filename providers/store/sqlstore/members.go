@@ -32,9 +32,11 @@ func cleanMembers(m []store.Member) ([]store.Member, error) {
 	return out, nil
 }
 
-// insertMembers adds membership rows, ignoring those already there. It
-// touches only the rows it adds, whatever the size of the group.
-func (t *txn) insertMembers(idp, groupID string, m []store.Member) error {
+// insertMembers adds membership rows, ignoring those already there, and
+// returns the rows it added. It touches only the rows it adds, whatever the
+// size of the group.
+func (t *txn) insertMembers(idp, groupID string, m []store.Member) ([]store.Member, error) {
+	var out []store.Member
 	for len(m) > 0 {
 		n := min(len(m), membersPerStatement, t.d.maxParams/4)
 		chunk := m[:n]
@@ -43,28 +45,18 @@ func (t *txn) insertMembers(idp, groupID string, m []store.Member) error {
 		for _, x := range chunk {
 			args = append(args, idp, groupID, x.ID, x.Type)
 		}
-		if _, err := t.exec("INSERT INTO scim_memberships (idp, group_id, member_id, member_type) VALUES "+
-			placeholders(n, 4)+" ON CONFLICT DO NOTHING", args...); err != nil {
-			return fmt.Errorf("add members: %w", err)
+		rows, err := t.query("INSERT INTO scim_memberships (idp, group_id, member_id, member_type) VALUES "+
+			placeholders(n, 4)+" ON CONFLICT DO NOTHING RETURNING member_id, member_type", args...)
+		if err != nil {
+			return nil, fmt.Errorf("add members: %w", err)
 		}
+		in, err := scanMembers(rows)
+		if err != nil {
+			return nil, fmt.Errorf("add members: %w", err)
+		}
+		out = append(out, in...)
 	}
-	return nil
-}
-
-// touchGroup gives a group a new version, and fails with ErrNotFound when
-// there is no such group. On PostgreSQL it also locks the group's row.
-func (t *txn) touchGroup(idp, groupID string) error {
-	res, err := t.exec("UPDATE scim_groups SET version = version + 1, modified = ? WHERE idp = ? AND id = ?",
-		micros(now()), idp, groupID)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return fmt.Errorf("group %q in %s: %w", groupID, idp, store.ErrNotFound)
-	}
-	return nil
+	return out, nil
 }
 
 // leaveAllGroups removes a deleted resource from every group it was in and
@@ -81,55 +73,20 @@ func (t *txn) leaveAllGroups(idp, memberID string) error {
 	return nil
 }
 
-// AddMembers adds members to a group (those already in are ignored) and
-// gives the group a new version, in one transaction.
+// AddMembers adds members to a group (those already in are ignored) and,
+// when that changes the group, gives it a new version, in one transaction.
 func (s *Store) AddMembers(ctx context.Context, idp, groupID string, m []store.Member) error {
-	m, err := cleanMembers(m)
-	if err != nil {
-		return fmt.Errorf("add members to %q: %w", groupID, err)
-	}
-	err = s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(idp); err != nil {
-			return err
-		}
-		if err := t.touchGroup(idp, groupID); err != nil {
-			return err
-		}
-		return t.insertMembers(idp, groupID, m)
-	})
-	if err != nil {
+	if err := s.updateMembers(ctx, idp, groupID, store.MemberChange{Op: store.AddMembers, Members: m}); err != nil {
 		return fmt.Errorf("add members to %q: %w", groupID, err)
 	}
 	return nil
 }
 
-// RemoveMembers removes members from a group (those not in are ignored) and
-// gives the group a new version, in one transaction.
+// RemoveMembers removes members from a group (those not in are ignored)
+// and, when that changes the group, gives it a new version, in one
+// transaction.
 func (s *Store) RemoveMembers(ctx context.Context, idp, groupID string, ids []string) error {
-	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(idp); err != nil {
-			return err
-		}
-		if err := t.touchGroup(idp, groupID); err != nil {
-			return err
-		}
-		for len(ids) > 0 {
-			n := min(len(ids), membersPerStatement)
-			chunk := ids[:n]
-			ids = ids[n:]
-			args := make([]any, 0, n+2)
-			args = append(args, idp, groupID)
-			for _, id := range chunk {
-				args = append(args, id)
-			}
-			if _, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ? AND member_id IN "+
-				placeholders(1, n), args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.updateMembers(ctx, idp, groupID, store.MemberChange{Op: store.RemoveMembers, IDs: ids}); err != nil {
 		return fmt.Errorf("remove members from %q: %w", groupID, err)
 	}
 	return nil
@@ -137,23 +94,7 @@ func (s *Store) RemoveMembers(ctx context.Context, idp, groupID string, ids []st
 
 // ReplaceMembers sets a group's whole member list in one transaction.
 func (s *Store) ReplaceMembers(ctx context.Context, idp, groupID string, m []store.Member) error {
-	m, err := cleanMembers(m)
-	if err != nil {
-		return fmt.Errorf("replace members of %q: %w", groupID, err)
-	}
-	err = s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(idp); err != nil {
-			return err
-		}
-		if err := t.touchGroup(idp, groupID); err != nil {
-			return err
-		}
-		if _, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ?", idp, groupID); err != nil {
-			return err
-		}
-		return t.insertMembers(idp, groupID, m)
-	})
-	if err != nil {
+	if err := s.updateMembers(ctx, idp, groupID, store.MemberChange{Op: store.ReplaceMembers, Members: m}); err != nil {
 		return fmt.Errorf("replace members of %q: %w", groupID, err)
 	}
 	return nil

@@ -17,7 +17,8 @@ type migration struct {
 // migrations is the schema's history, in order; versions are 1, 2, 3, ...
 var migrations = []migration{
 	{1, "scim resources, tokens, engine state", schemaV1},
-	{2, "scim requests per minute", schemaV2},
+	{2, "source health, the plan of each run", schemaV2},
+	{3, "scim requests per minute", schemaV3},
 }
 
 // SchemaVersion is the newest schema version this binary knows.
@@ -137,10 +138,32 @@ func schemaV1(d *dialect) []string {
 	}
 }
 
-// schemaV2 adds the per-minute SCIM request counters of the operator
+// schemaV2 keeps each IdP's source health (issue 15: status and metrics
+// show the last complete read, the last failure and what was left out)
+// and the saved plan each run applied (so that applying it twice is
+// recognised).
+func schemaV2(*dialect) []string {
+	return []string{
+		`CREATE TABLE source_health (
+			idp TEXT PRIMARY KEY,
+			healthy INTEGER NOT NULL,
+			complete_users BIGINT NOT NULL,
+			complete_groups BIGINT NOT NULL,
+			complete_at BIGINT NOT NULL,
+			left_out BIGINT NOT NULL,
+			failure_at BIGINT NOT NULL,
+			failure TEXT NOT NULL,
+			updated BIGINT NOT NULL
+		)`,
+		`ALTER TABLE audit_runs ADD COLUMN plan_id TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX audit_runs_plan_id ON audit_runs (plan_id)`,
+	}
+}
+
+// schemaV3 adds the per-minute SCIM request counters of the operator
 // page's plot. minute is the start of the minute in microseconds, as every
 // time in the schema.
-func schemaV2(*dialect) []string {
+func schemaV3(*dialect) []string {
 	return []string{
 		`CREATE TABLE scim_request_counts (
 			minute BIGINT NOT NULL,

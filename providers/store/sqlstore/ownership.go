@@ -229,3 +229,56 @@ func (s *Store) RecordRead(ctx context.Context, idp string, c plan.SourceCounts)
 	}
 	return nil
 }
+
+// RecordHealth stores what a plan learned about an IdP's source: a
+// complete read replaces the last complete read and the left-out count, a
+// failure the last failure; each keeps the other's columns.
+func (s *Store) RecordHealth(ctx context.Context, idp string, r plan.HealthReport) error {
+	at := stamp(r.At)
+	err := s.write(ctx, func(t *txn) error {
+		if r.Complete {
+			_, err := t.exec(`INSERT INTO source_health (idp, healthy, complete_users, complete_groups, complete_at, left_out, failure_at, failure, updated)
+				VALUES (?, 1, ?, ?, ?, ?, 0, '', ?)
+				ON CONFLICT (idp) DO UPDATE SET healthy = 1, complete_users = excluded.complete_users,
+					complete_groups = excluded.complete_groups, complete_at = excluded.complete_at,
+					left_out = excluded.left_out, updated = excluded.updated`,
+				idp, r.Counts.Users, r.Counts.Groups, at, r.LeftOut, at)
+			return err
+		}
+		_, err := t.exec(`INSERT INTO source_health (idp, healthy, complete_users, complete_groups, complete_at, left_out, failure_at, failure, updated)
+			VALUES (?, 0, 0, 0, 0, 0, ?, ?, ?)
+			ON CONFLICT (idp) DO UPDATE SET healthy = 0, failure_at = excluded.failure_at,
+				failure = excluded.failure, updated = excluded.updated`,
+			idp, at, r.Failure, at)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record the health of %s: %w", idp, err)
+	}
+	return nil
+}
+
+// Health returns an IdP's recorded source health.
+func (s *Store) Health(ctx context.Context, idp string) (plan.SourceHealth, bool, error) {
+	var h plan.SourceHealth
+	var healthy int
+	var completeAt, failureAt, updated int64
+	err := s.queryRow(ctx, `SELECT healthy, complete_users, complete_groups, complete_at, left_out, failure_at, failure, updated
+		FROM source_health WHERE idp = ?`, idp).Scan(&healthy, &h.LastComplete.Users, &h.LastComplete.Groups, &completeAt,
+		&h.LeftOut, &failureAt, &h.LastFailureCause, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return plan.SourceHealth{}, false, nil
+	}
+	if err != nil {
+		return plan.SourceHealth{}, false, fmt.Errorf("health of %s: %w", idp, err)
+	}
+	h.Healthy = healthy != 0
+	if completeAt != 0 {
+		h.LastComplete.At = fromMicros(completeAt)
+	}
+	if failureAt != 0 {
+		h.LastFailure = fromMicros(failureAt)
+	}
+	h.Updated = fromMicros(updated)
+	return h, true, nil
+}

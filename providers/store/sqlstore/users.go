@@ -157,31 +157,36 @@ func (s *Store) GetUser(ctx context.Context, idp, id string) (*store.User, error
 }
 
 // ReplaceUser overwrites a user; with ifVersion not 0 the stored version
-// must equal it.
+// must equal it. Replacing a user with what it already holds changes
+// nothing: u gets the stored version and times back.
 func (s *Store) ReplaceUser(ctx context.Context, u *store.User, ifVersion int64) error {
 	if err := checkUser(u); err != nil {
 		return fmt.Errorf("replace user: %w", err)
 	}
-	ts := now()
-	var version, created int64
+	var version, created, modified int64
 	err := s.write(ctx, func(t *txn) error {
-		if err := t.bumpRevision(u.IDP); err != nil {
-			return err
-		}
-		err := t.queryRow("SELECT version, created FROM scim_users WHERE idp = ? AND id = ?"+s.d.forUpdate, u.IDP, u.ID).Scan(&version, &created)
+		cur, err := scanUser(t.queryRow("SELECT "+userColumns+" FROM scim_users WHERE idp = ? AND id = ?"+s.d.forUpdate, u.IDP, u.ID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("user %q in %s: %w", u.ID, u.IDP, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
+		version, created, modified = cur.Version, micros(cur.Created), micros(cur.Modified)
 		if ifVersion != 0 && ifVersion != version {
 			return fmt.Errorf("user %q is at version %d, not %d: %w", u.ID, version, ifVersion, store.ErrVersionMismatch)
 		}
+		if cur.ExternalID == u.ExternalID && cur.UserName == u.UserName && cur.Active == u.Active && sameJSON(cur.Attributes, u.Attributes) {
+			return nil // nothing changes
+		}
+		if err := t.bumpRevision(u.IDP); err != nil {
+			return err
+		}
 		version++
+		modified = micros(now())
 		_, err = t.exec(`UPDATE scim_users SET external_id = ?, user_name = ?, user_name_lower = ?, active = ?,
 			attributes = ?, version = ?, modified = ? WHERE idp = ? AND id = ?`,
-			u.ExternalID, u.UserName, lower(u.UserName), b2i(u.Active), attrsText(u.Attributes), version, micros(ts), u.IDP, u.ID)
+			u.ExternalID, u.UserName, lower(u.UserName), b2i(u.Active), attrsText(u.Attributes), version, modified, u.IDP, u.ID)
 		if s.d.isUnique(err) {
 			return fmt.Errorf("userName %q is already taken in %s: %w", u.UserName, u.IDP, store.ErrConflict)
 		}
@@ -190,7 +195,7 @@ func (s *Store) ReplaceUser(ctx context.Context, u *store.User, ifVersion int64)
 	if err != nil {
 		return fmt.Errorf("replace user: %w", err)
 	}
-	u.Version, u.Created, u.Modified = version, fromMicros(created), ts
+	u.Version, u.Created, u.Modified = version, fromMicros(created), fromMicros(modified)
 	return nil
 }
 

@@ -54,8 +54,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LockExpiry", testLockExpiry},
 		{"LockContention", testLockContention},
 		{"AuditRuns", testAuditRuns},
+		{"SourceHealth", testSourceHealth},
+		{"RunOfPlan", testRunOfPlan},
 		{"ConcurrentAddMembers", testConcurrentAddMembers},
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
+		{"NoOpWrites", testNoOpWrites},
+		{"UpdateGroupAtomic", testUpdateGroupAtomic},
+		{"UpdateGroupAtomicConcurrent", testUpdateGroupAtomicConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

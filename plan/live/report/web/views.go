@@ -73,9 +73,24 @@ func idpRows(s *report.Status, serve *report.ServeStatus) []idpRow {
 		r := idpRow{Name: p.Name, Kind: p.Kind, LastRead: "never"}
 		if p.LastRead != nil {
 			r.LastRead = fmt.Sprintf("%d users, %d groups at %s", p.LastRead.Users, p.LastRead.Groups, p.LastRead.At.UTC().Format("2006-01-02 15:04:05 UTC"))
+		}
+		// The source health the last plan recorded decides; before any
+		// plan read the IdP, a complete read on record is the best sign.
+		switch h := p.Health; {
+		case h != nil && h.Healthy:
+			r.Health, r.OK = "healthy", true
+		case h != nil:
+			r.Health = "unhealthy: left out of the last plan"
+		case p.LastRead != nil:
 			r.Health, r.OK = "ok", true
-		} else {
+		default:
 			r.Health = "no complete read yet"
+		}
+		if h := p.Health; h != nil {
+			r.Facts = append(r.Facts, fact{"left out", fmt.Sprint(h.LeftOut)})
+			if f := h.LastFailure; f != nil {
+				r.Facts = append(r.Facts, fact{"last failure", f.At.UTC().Format("2006-01-02 15:04:05 UTC") + ": " + f.Cause})
+			}
 		}
 		if p.Users != nil {
 			r.Facts = append(r.Facts, fact{"users pushed", fmt.Sprint(*p.Users)})

@@ -54,6 +54,7 @@ func fixture(t testing.TB, token config.Secret) http.Handler {
 		}
 	}
 	must(st.RecordRead(ctx, "entra", plan.SourceCounts{Users: 3, Groups: 1, At: t0.Add(-time.Minute)}))
+	must(st.RecordHealth(ctx, "corp-ad", plan.HealthReport{At: t0.Add(-time.Minute), Failure: `its source failed: ldap: bind as "cn=reader" failed: invalid credentials`}))
 	must(st.AppendRun(ctx, plan.Run{ID: "r1", Started: t0.Add(-2 * time.Hour), Finished: t0.Add(-2 * time.Hour), Trigger: "cli",
 		Outcome: "applied", Message: "2 changes applied", Actions: []plan.RunAction{
 			{Action: "create", Object: "user <script>alert(1)</script>", IDP: "entra"},
@@ -170,7 +171,8 @@ func TestOverview(t *testing.T) {
 	for _, want := range []string{
 		`data-refresh="3"`,
 		`<tr data-idp="entra">`, `<tr data-idp="corp-ad">`,
-		"3 users, 1 groups at 2026-11-26 17:59:30 UTC", "no complete read yet",
+		"3 users, 1 groups at 2026-11-26 17:59:30 UTC", "unhealthy: left out of the last plan",
+		"invalid credentials", "left out: <b>0</b>",
 		"users pushed: <b>3</b>", "revision: <b>7</b>",
 		"held by <b>serve host-a/41</b>",
 		"auto_apply off",

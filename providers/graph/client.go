@@ -1,0 +1,332 @@
+// Package graph reads users and groups from Microsoft Entra ID through
+// Microsoft Graph for the plan engine, and looks up a single user for Test
+// Sync. It signs in with an app registration's client credentials.
+//
+// A read is all or nothing: a page that still fails after its retries is
+// an error wrapping plan.ErrIncompleteRead, never a short result, because
+// a short result would deprovision the people it left out.
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/confsync/confsync/config"
+	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/providers/backoff"
+)
+
+// PageSize is the $top of every collection read: the largest Graph allows.
+const PageSize = 999
+
+// tokenMargin is how long before its expiry an access token is replaced.
+const tokenMargin = 2 * time.Minute
+
+// Options are what NewSource needs besides the configuration.
+type Options struct {
+	Logger *slog.Logger
+	// HTTPClient sends the requests (default: a client with the
+	// configuration's timeout).
+	HTTPClient *http.Client
+	// Retry is the retry policy (zero: the defaults).
+	Retry backoff.Policy
+	// Delta makes repeated Reads of a tenant without groups set use delta
+	// queries (see delta.go); FullReadEvery, when positive, bounds how
+	// long they go on before a full round.
+	Delta         bool
+	FullReadEvery time.Duration
+}
+
+// Source reads one Entra ID tenant. It is safe for concurrent use; the
+// access token is shared and renewed shortly before it expires.
+type Source struct {
+	cfg    config.GraphSource
+	http   *http.Client
+	retry  backoff.Policy
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+
+	useDelta      bool
+	fullReadEvery time.Duration
+	delta         deltaSource
+}
+
+var _ plan.Source = (*Source)(nil)
+
+// NewSource returns the source of a graph block.
+func NewSource(cfg *config.GraphSource, opts Options) (*Source, error) {
+	if cfg == nil || cfg.TenantID == "" || cfg.ClientID == "" {
+		return nil, errors.New("graph: tenant_id and client_id are required")
+	}
+	if cfg.ClientSecret == "" {
+		return nil, errors.New("graph: the client secret is empty (client_secret in the graph block)")
+	}
+	c := *cfg
+	if c.Authority == "" {
+		c.Authority = config.DefaultGraphAuthority
+	}
+	if c.Endpoint == "" {
+		c.Endpoint = config.DefaultGraphEndpoint
+	}
+	c.Authority, c.Endpoint = strings.TrimRight(c.Authority, "/"), strings.TrimRight(c.Endpoint, "/")
+	if c.Parallelism <= 0 {
+		c.Parallelism = config.DefaultGraphParallelism
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = config.DefaultGraphTimeout
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: c.Timeout}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Source{cfg: c, http: hc, retry: opts.Retry.WithDefaults(), logger: logger, useDelta: opts.Delta, fullReadEvery: opts.FullReadEvery}, nil
+}
+
+// AuthError is a sign-in the Microsoft identity platform refused.
+type AuthError struct {
+	Tenant, Client string
+	// Code is the AADSTS code ("AADSTS7000215"), OAuth the OAuth error
+	// ("invalid_client"), Description the first sentence of the
+	// description.
+	Code, OAuth, Description string
+	Status                   int
+}
+
+func (e *AuthError) Error() string {
+	code := e.Code
+	if code == "" {
+		code = fmt.Sprintf("HTTP %d", e.Status)
+	}
+	return fmt.Sprintf("graph: sign-in of client %s to tenant %s refused: %s %s: %s", e.Client, e.Tenant, code, e.OAuth, e.Description)
+}
+
+// accessToken returns a valid access token, signing in when there is none
+// or it expires within tokenMargin.
+func (s *Source) accessToken(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token != "" && time.Now().Add(tokenMargin).Before(s.expires) {
+		return s.token, nil
+	}
+	form := url.Values{
+		"client_id":     {s.cfg.ClientID},
+		"scope":         {s.cfg.Endpoint + "/.default"},
+		"client_secret": {s.cfg.ClientSecret.Reveal()},
+		"grant_type":    {"client_credentials"},
+	}
+	tokenURL := s.cfg.Authority + "/" + url.PathEscape(s.cfg.TenantID) + "/oauth2/v2.0/token"
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		resp, err := s.http.Do(req)
+		retryAfter := ""
+		if err == nil {
+			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			switch {
+			case rerr != nil:
+				err = rerr
+			case resp.StatusCode == http.StatusOK:
+				var t struct {
+					AccessToken string `json:"access_token"`
+					ExpiresIn   int64  `json:"expires_in"`
+				}
+				if jerr := json.Unmarshal(body, &t); jerr != nil || t.AccessToken == "" {
+					return "", fmt.Errorf("graph: the token endpoint %s answered without an access token", tokenURL)
+				}
+				s.token, s.expires = t.AccessToken, time.Now().Add(time.Duration(t.ExpiresIn)*time.Second)
+				return s.token, nil
+			case backoff.Retryable(resp.StatusCode):
+				err = fmt.Errorf("the token endpoint answered %s", resp.Status)
+				retryAfter = resp.Header.Get("Retry-After")
+			default:
+				return "", s.authError(resp.StatusCode, body)
+			}
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		lastErr = err
+		d, ok := s.retry.Delay(attempt, retryAfter)
+		if attempt >= s.retry.Attempts || !ok {
+			return "", fmt.Errorf("graph: sign-in to tenant %s failed after %d attempts: %w", s.cfg.TenantID, attempt, lastErr)
+		}
+		if err := s.retry.Sleep(ctx, d); err != nil {
+			return "", err
+		}
+	}
+}
+
+// authError turns a token endpoint error body into an AuthError.
+func (s *Source) authError(status int, body []byte) error {
+	var b struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		Codes       []int  `json:"error_codes"`
+	}
+	_ = json.Unmarshal(body, &b)
+	e := &AuthError{Tenant: s.cfg.TenantID, Client: s.cfg.ClientID, OAuth: b.Error, Status: status}
+	desc := b.Description
+	if code, rest, ok := strings.Cut(desc, ": "); ok && strings.HasPrefix(code, "AADSTS") {
+		e.Code, desc = code, rest
+	} else if len(b.Codes) > 0 {
+		e.Code = fmt.Sprintf("AADSTS%d", b.Codes[0])
+	}
+	// One line: the description up to its trace block, secrets never.
+	for _, cut := range []string{"\r\n", "\n", " Trace ID:"} {
+		if i := strings.Index(desc, cut); i >= 0 {
+			desc = desc[:i]
+		}
+	}
+	if desc == "" {
+		desc = http.StatusText(status)
+	}
+	e.Code, e.OAuth, e.Description = s.clean(e.Code, 40), s.clean(e.OAuth, 60), s.clean(desc, 300)
+	return e
+}
+
+// clean makes a value of an error body fit for a one-line message: the
+// secret redacted, control characters as spaces, at most max bytes.
+func (s *Source) clean(v string, max int) string {
+	if sec := s.cfg.ClientSecret.Reveal(); sec != "" {
+		v = strings.ReplaceAll(v, sec, "(sensitive)")
+	}
+	v = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, v)
+	if len(v) > max {
+		v = strings.ToValidUTF8(v[:max], "") + "..."
+	}
+	return strings.TrimSpace(v)
+}
+
+// graphError is an error answer of Graph.
+type graphError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *graphError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// get fetches one Graph URL into v, retrying throttled and failed
+// requests, renewing the token once if Graph refuses it. A request that
+// fails for good is an error wrapping plan.ErrIncompleteRead unless it is
+// a sign-in failure.
+func (s *Source) get(ctx context.Context, rawURL string, header http.Header, v any) error {
+	renewed := false
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		tok, err := s.accessToken(ctx)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Accept", "application/json")
+		for k, vs := range header {
+			req.Header[k] = vs
+		}
+		resp, err := s.http.Do(req)
+		retryAfter := ""
+		if err == nil {
+			retryAfter, err = s.decode(resp, v)
+			if err == nil {
+				return nil
+			}
+			var ge *graphError
+			if errors.As(err, &ge) {
+				switch {
+				case ge.Status == http.StatusUnauthorized && !renewed:
+					renewed = true
+					s.mu.Lock()
+					s.token = ""
+					s.mu.Unlock()
+					attempt-- // a renewed token is not a retry
+					continue
+				case !backoff.Retryable(ge.Status):
+					return fmt.Errorf("%w: GET %s: %w", plan.ErrIncompleteRead, shortURL(rawURL), err)
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		lastErr = err
+		d, ok := s.retry.Delay(attempt, retryAfter)
+		if attempt >= s.retry.Attempts || !ok {
+			return fmt.Errorf("%w: GET %s failed after %d attempts: %v", plan.ErrIncompleteRead, shortURL(rawURL), attempt, lastErr)
+		}
+		s.logger.Debug("graph request failed; retrying", "url", shortURL(rawURL), "attempt", attempt, "wait", d, "error", err)
+		if err := s.retry.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// decode reads a response: v on 200, a *graphError otherwise (with the
+// Retry-After header), or the transport error of a truncated body.
+func (s *Source) decode(resp *http.Response, v any) (string, error) {
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			return "", fmt.Errorf("reading the answer: %w", err)
+		}
+		return "", nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var b struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &b)
+	msg := b.Error.Message
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	return resp.Header.Get("Retry-After"), &graphError{Status: resp.StatusCode, Code: s.clean(b.Error.Code, 60), Message: s.clean(msg, 300)}
+}
+
+// shortURL is a URL for messages: the path and the query names, without
+// skip tokens.
+func shortURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	q := u.Query()
+	q.Del("$skiptoken")
+	u.RawQuery = q.Encode()
+	return u.Path + "?" + u.RawQuery
+}
