@@ -121,6 +121,9 @@ type Server struct {
 	// 0 requests per second turns the limit off.
 	SCIMRequestsPerSecond int
 	SCIMRequestBurst      int
+	// OperatorToken is the credential of serve's operator page (/ and
+	// /ui/); "" turns the page off. It is never a SCIM token.
+	OperatorToken Secret
 }
 
 // IDP is one identity provider: where its identities come from and how they

@@ -20,6 +20,8 @@ const (
 	// second quoted for Entra ID's provisioning service.
 	DefaultSCIMRequestsPerSecond = 100
 	DefaultSCIMRequestBurst      = 200
+	// MinOperatorTokenLen is the shortest server.operator_token accepted.
+	MinOperatorTokenLen = 16
 )
 
 // serverSchema is the body of the server block.
@@ -34,6 +36,7 @@ var serverSchema = &hcl.BodySchema{
 		{Name: "max_body_bytes"},
 		{Name: "scim_requests_per_second"},
 		{Name: "scim_request_burst"},
+		{Name: "operator_token"},
 	},
 }
 
@@ -112,6 +115,18 @@ func (l *loader) decodeServer(block *hcl.Block) (*Server, hcl.Diagnostics) {
 		}
 	}
 	diags = append(diags, decodeSCIMRateLimit(l, a, &s)...)
+	if attr, ok := a["operator_token"]; ok {
+		v, ok, d := l.secret(attr)
+		diags = append(diags, d...)
+		if ok {
+			if len(v.Reveal()) < MinOperatorTokenLen {
+				diags = append(diags, attrError(attr, "Operator token too short",
+					fmt.Sprintf("The operator_token must be at least %d characters; generate one with `openssl rand -hex 32`.", MinOperatorTokenLen)))
+			} else {
+				s.OperatorToken = v
+			}
+		}
+	}
 	_, hasCert := a["tls_cert"]
 	_, hasKey := a["tls_key"]
 	if hasCert != hasKey {

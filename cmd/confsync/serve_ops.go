@@ -10,6 +10,7 @@ import (
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/live"
 	"github.com/confsync/confsync/plan/live/report"
+	"github.com/confsync/confsync/plan/live/report/web"
 	"github.com/confsync/confsync/providers/store"
 	"github.com/confsync/confsync/providers/telemetry"
 )
@@ -25,6 +26,9 @@ type serveOps struct {
 	Probes  *telemetry.Probes
 	// Reconciler is nil when auto_apply is off.
 	Reconciler *live.Reconciler
+	// Requests counts SCIM requests per minute for the operator page.
+	Requests *telemetry.RequestCounter
+	cfg      *config.Config
 	// idps names every configured IdP, for the source health of /status.
 	idps []string
 	// polls are the pulled cloud IdPs serve reads for changes, and how
@@ -43,9 +47,14 @@ func newServeOps(ctx context.Context, cfg *config.Config, st store.Store, parts 
 	o := &serveOps{
 		Metrics: m,
 		Store:   telemetry.InstrumentStore(st, m),
+		cfg:     cfg,
 		log:     logger,
 	}
 	o.Probes = telemetry.NewProbes(o.Store, logger)
+	o.Requests = telemetry.NewRequestCounter(o.Store, logger)
+	if err := checkOperatorToken(ctx, cfg, o.Store); err != nil {
+		return nil, err
+	}
 	for _, p := range cfg.IDPs {
 		o.idps = append(o.idps, p.Name)
 	}
@@ -109,12 +118,16 @@ func (o *serveOps) OnChange(idp string) {
 // ObserveSCIM is scim.Options.Observe.
 func (o *serveOps) ObserveSCIM(idp, method string, status int, d time.Duration) {
 	o.Metrics.ObserveSCIM(idp, method, status, d)
+	o.Requests.Observe(idp)
 }
 
-// Register adds /healthz, /readyz, /metrics and /status to mux.
+// Register adds /healthz, /readyz, /metrics, /status and the operator
+// page (/ and /ui/) to mux.
 func (o *serveOps) Register(mux *http.ServeMux) {
 	telemetry.Register(mux, o.Metrics, o.Probes)
 	mux.Handle("GET /status", report.StatusHandler(o.Reconciler, o.Store, o.idps))
+	web.Register(mux, web.Options{Config: o.cfg, Store: operatorStore{o.Store}, Reconciler: o.Reconciler,
+		Token: o.cfg.Server.OperatorToken, Logger: o.log})
 }
 
 // Hooks plugs the ops layer into serve's mux: SCIM writes schedule
@@ -142,10 +155,14 @@ func (o *serveOps) Run(ctx context.Context) error {
 // reconciler to have released the apply lock.
 func (o *serveOps) Start(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+	done, counted := make(chan struct{}), make(chan struct{})
 	go func() {
 		<-ctx.Done()
 		o.Probes.Drain()
+	}()
+	go func() {
+		defer close(counted)
+		o.Requests.Run(ctx)
 	}()
 	go func() {
 		defer close(done)
@@ -156,5 +173,12 @@ func (o *serveOps) Start(ctx context.Context) (stop func()) {
 	return func() {
 		cancel()
 		<-done
+		<-counted
+		// Requests that finished during the shutdown are counted too.
+		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer fcancel()
+		if err := o.Requests.Flush(fctx); err != nil {
+			o.log.Warn("the last SCIM request counts were not stored", "error", err.Error())
+		}
 	}
 }

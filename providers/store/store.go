@@ -30,6 +30,7 @@ var (
 type Store interface {
 	SCIM
 	Tokens
+	RequestCounts
 	plan.StateStore
 
 	// Ping checks that the store answers (readiness).
@@ -184,4 +185,26 @@ type Tokens interface {
 	RevokeToken(ctx context.Context, id string) error
 	// TokenHashes lists the hashes valid for an IdP.
 	TokenHashes(ctx context.Context, idp string) ([]string, error)
+}
+
+// MinuteCount is how many SCIM requests one IdP sent in one minute.
+type MinuteCount struct {
+	// Minute is the start of the minute, in UTC.
+	Minute   time.Time
+	IDP      string
+	Requests int64
+}
+
+// RequestCounts keeps per-minute counts of SCIM requests for the operator
+// page's plot. serve adds to them in batches; replicas add to the same
+// rows, so the counts are the installation's.
+type RequestCounts interface {
+	// AddRequestCounts adds each count to its minute's counter in one
+	// transaction. Minutes are truncated to the minute.
+	AddRequestCounts(ctx context.Context, counts []MinuteCount) error
+	// RequestCounts lists the counters of the minutes from since on,
+	// oldest first, then by IdP.
+	RequestCounts(ctx context.Context, since time.Time) ([]MinuteCount, error)
+	// PruneRequestCounts deletes the counters of the minutes before before.
+	PruneRequestCounts(ctx context.Context, before time.Time) error
 }

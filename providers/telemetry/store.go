@@ -348,3 +348,24 @@ func (i *instrumentedStore) Ping(ctx context.Context) error {
 
 // Close closes the underlying store.
 func (i *instrumentedStore) Close() error { return i.s.Close() }
+
+func (i *instrumentedStore) AddRequestCounts(ctx context.Context, counts []store.MinuteCount) error {
+	start := time.Now()
+	err := i.s.AddRequestCounts(ctx, counts)
+	i.done("add_request_counts", start, err)
+	return err
+}
+
+func (i *instrumentedStore) RequestCounts(ctx context.Context, since time.Time) ([]store.MinuteCount, error) {
+	start := time.Now()
+	v0, err := i.s.RequestCounts(ctx, since)
+	i.done("request_counts", start, err)
+	return v0, err
+}
+
+func (i *instrumentedStore) PruneRequestCounts(ctx context.Context, before time.Time) error {
+	start := time.Now()
+	err := i.s.PruneRequestCounts(ctx, before)
+	i.done("prune_request_counts", start, err)
+	return err
+}

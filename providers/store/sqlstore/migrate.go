@@ -18,6 +18,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "scim resources, tokens, engine state", schemaV1},
 	{2, "source health, the plan of each run", schemaV2},
+	{3, "scim requests per minute", schemaV3},
 }
 
 // SchemaVersion is the newest schema version this binary knows.
@@ -156,6 +157,20 @@ func schemaV2(*dialect) []string {
 		)`,
 		`ALTER TABLE audit_runs ADD COLUMN plan_id TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX audit_runs_plan_id ON audit_runs (plan_id)`,
+	}
+}
+
+// schemaV3 adds the per-minute SCIM request counters of the operator
+// page's plot. minute is the start of the minute in microseconds, as every
+// time in the schema.
+func schemaV3(*dialect) []string {
+	return []string{
+		`CREATE TABLE scim_request_counts (
+			minute BIGINT NOT NULL,
+			idp TEXT NOT NULL,
+			requests BIGINT NOT NULL,
+			PRIMARY KEY (minute, idp)
+		)`,
 	}
 }
 

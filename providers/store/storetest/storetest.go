@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"OwnershipRoundTrip", testOwnership},
 		{"SourceReads", testSourceReads},
+		{"RequestCounts", testRequestCounts},
 		{"Lock", testLock},
 		{"LockExpiry", testLockExpiry},
 		{"LockContention", testLockContention},
