@@ -280,6 +280,9 @@ type Safety struct {
 	MaxDeactivations      Threshold
 	MaxMembershipRemovals Threshold
 	MaxDeletions          Threshold
+	// MaxSpaceAccessLost bounds the (user, space) pairs where a plan takes
+	// away a space permission; a count only.
+	MaxSpaceAccessLost Threshold
 }
 
 // Threshold is a count or a percentage of managed objects.

@@ -131,6 +131,7 @@ func TestLoadFull(t *testing.T) {
 			MaxDeactivations:      Threshold{Set: true, Percent: 5, IsPercent: true},
 			MaxMembershipRemovals: Threshold{Set: true, Count: 100},
 			MaxDeletions:          Threshold{Set: true, Count: 0},
+			MaxSpaceAccessLost:    Threshold{Set: true, Count: 50},
 		},
 		IDPs: []*IDP{
 			{

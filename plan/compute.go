@@ -36,7 +36,10 @@ type Inputs struct {
 	// Sources holds one Source per IdP name.
 	Sources map[string]Source
 	Target  Target
-	State   StateStore
+	// Permissions reads what groups grant, for the plan's permission
+	// impact; when nil, Target is used if it implements PermissionReader.
+	Permissions PermissionReader
+	State       StateStore
 	// Hook receives progress; nil for none.
 	Hook    Hook
 	Options Options
@@ -150,6 +153,9 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		return strings.Compare(a.Subject, b.Subject)
 	})
 	p.Notices = append(p.Notices, d.notices...)
+	if err := assessImpact(ctx, permissionReader(in), p, actual); err != nil {
+		return nil, err
+	}
 	p.DesiredFingerprint, p.ActualFingerprint = d.desiredDigest(), d.actualFP.digest
 	p.ConfluenceFingerprint, p.StateFingerprint = d.actualFP.confluence, d.actualFP.state
 
@@ -269,7 +275,7 @@ func checkSafety(s config.Safety, p *Plan, own *Ownership) []string {
 	check(s.MaxDeactivations, "disable", sum.UsersDisable, users, "users")
 	check(s.MaxMembershipRemovals, "remove", sum.MembershipsRemove, memberships, "memberships")
 	check(s.MaxDeletions, "delete", sum.UsersDelete+sum.GroupsDelete, users+groups, "users and groups")
-	return out
+	return append(out, checkImpact(s, p)...)
 }
 
 // managedCounts returns the thresholds' denominators: the distinct

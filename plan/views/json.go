@@ -26,6 +26,9 @@ type JSONPlan struct {
 	SummaryLine string        `json:"summary_line"`
 	Changes     []JSONChange  `json:"changes"`
 	Notices     []plan.Notice `json:"notices"`
+	// PermissionImpact is what the plan's removals take away; absent when
+	// it was not computed.
+	PermissionImpact *plan.PermissionImpact `json:"permission_impact,omitempty"`
 }
 
 // JSONSummary counts the changes.
@@ -70,9 +73,10 @@ func ToJSON(p *plan.Plan) *JSONPlan {
 			Groups:      map[string]int{"create": s.GroupsCreate, "adopt": s.GroupsAdopt, "delete": s.GroupsDelete},
 			Memberships: map[string]int{"add": s.MembershipsAdd, "remove": s.MembershipsRemove, "adopt": s.MembershipsAdopt},
 		},
-		SummaryLine: SummaryLine(p),
-		Changes:     make([]JSONChange, 0, len(p.Changes)),
-		Notices:     nonNil(p.Notices),
+		SummaryLine:      SummaryLine(p),
+		Changes:          make([]JSONChange, 0, len(p.Changes)),
+		Notices:          nonNil(p.Notices),
+		PermissionImpact: p.Impact,
 	}
 	for i := range p.Changes {
 		c := &p.Changes[i]

@@ -48,6 +48,7 @@ safety {
   max_deactivations       = "5%"
   max_membership_removals = 100
   max_deletions           = "0"
+  max_space_access_lost   = 50
 }
 
 idp "entra" {
