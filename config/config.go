@@ -199,7 +199,12 @@ type UserSync struct {
 	Reactivate bool // default true
 	// Delete makes deprovisioning a deletion instead of a deactivation
 	// (default false).
-	Delete            bool
+	Delete bool
+	// DeleteAfter, when set, is a grace period (users.delete_after): a
+	// deprovisioned user is disabled at once and deleted only once it has
+	// been deprovisioned that long. It implies deletion, whatever Delete
+	// says.
+	DeleteAfter       time.Duration
 	UsernameTransform *Rewrite
 }
 

@@ -144,6 +144,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	}
 
 	d := newDiff(in.Config, own, actual, reads, selected)
+	d.now = p.Created
 	d.run()
 	p.Changes = d.ordered()
 	slices.SortStableFunc(d.notices, func(a, b Notice) int {

@@ -64,6 +64,11 @@ type ManagedUser struct {
 	// Adopted is true when the user existed before confsync managed it.
 	Adopted bool
 	Updated time.Time
+	// Disabled is when confsync disabled the user (zero for an active
+	// user, or when unknown). RecordUser keeps the stored time when it is
+	// given a zero Disabled for a user that stays inactive, and clears it
+	// when the user is recorded active; users.delete_after counts from it.
+	Disabled time.Time
 }
 
 // ManagedGroup is a Confluence group confsync manages.

@@ -62,6 +62,7 @@ idp "entra" {
     deactivate = false
     reactivate = false
     delete     = true
+    delete_after = "30d"
     username_transform {
       pattern = "^([^@]+)@example\\.com$"
       replace = "$1"

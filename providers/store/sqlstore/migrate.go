@@ -17,6 +17,13 @@ type migration struct {
 // migrations is the schema's history, in order; versions are 1, 2, 3, ...
 var migrations = []migration{
 	{1, "scim resources, tokens, engine state", schemaV1},
+	{2, "when confsync disabled a managed user (users.delete_after)", schemaV2},
+}
+
+// schemaV2 adds managed_users.disabled_at, microseconds since the epoch, 0
+// for an active user or an unknown time.
+func schemaV2(d *dialect) []string {
+	return []string{`ALTER TABLE managed_users ADD COLUMN disabled_at BIGINT NOT NULL DEFAULT 0`}
 }
 
 // SchemaVersion is the newest schema version this binary knows.

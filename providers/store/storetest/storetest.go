@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Revision", testRevision},
 		{"Tokens", testTokens},
 		{"OwnershipRoundTrip", testOwnership},
+		{"DisabledTimeKept", testDisabledTime},
 		{"SourceReads", testSourceReads},
 		{"Lock", testLock},
 		{"LockExpiry", testLockExpiry},
@@ -719,6 +720,46 @@ func testTokens(t *testing.T, s store.Store) {
 	must(t, err)
 	if diff := cmp.Diff([]string{h('b')}, hashes); diff != "" {
 		t.Errorf("TokenHashes after revoke (-want +got):\n%s", diff)
+	}
+}
+
+// testDisabledTime: the time confsync disabled a user survives records
+// that do not give one while the user stays inactive, and goes when the
+// user is recorded active (users.delete_after counts from it).
+func testDisabledTime(t *testing.T, s store.Store) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	u := plan.ManagedUser{Username: "gone", IDP: idpA, SourceID: "s-9", Updated: at, Disabled: at}
+	must(t, s.RecordUser(ctx(t), u))
+	disabled := func() time.Time {
+		t.Helper()
+		o, err := s.Ownership(ctx(t))
+		must(t, err)
+		for _, m := range o.Users {
+			if m.Username == "gone" {
+				return m.Disabled
+			}
+		}
+		t.Fatal("user not recorded")
+		return time.Time{}
+	}
+	if got := disabled(); !got.Equal(at) {
+		t.Fatalf("Disabled = %v, want %v", got, at)
+	}
+	// An attribute update of the inactive user gives no Disabled.
+	u.Disabled, u.Updated, u.DisplayName = time.Time{}, at.Add(time.Hour), "Renamed"
+	must(t, s.RecordUser(ctx(t), u))
+	if got := disabled(); !got.Equal(at) {
+		t.Errorf("Disabled after an update = %v, want %v kept", got, at)
+	}
+	u.Active = true
+	must(t, s.RecordUser(ctx(t), u))
+	if got := disabled(); !got.IsZero() {
+		t.Errorf("Disabled of an active user = %v, want zero", got)
+	}
+	u.Active, u.Disabled = false, at.Add(48*time.Hour)
+	must(t, s.RecordUser(ctx(t), u))
+	if got := disabled(); !got.Equal(at.Add(48 * time.Hour)) {
+		t.Errorf("Disabled after a new disable = %v", got)
 	}
 }
 
