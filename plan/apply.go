@@ -114,7 +114,7 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 
 	for i, err := range res.Errors {
 		c := &p.Changes[i]
-		ra := RunAction{Action: c.Action.String(), Object: c.Object(), IDP: c.IDP}
+		ra := RunAction{Action: c.Action.String(), Object: c.Object(), IDP: c.IDP, Change: recordedChange(c)}
 		switch {
 		case err == nil:
 			res.Applied++

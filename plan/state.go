@@ -138,4 +138,9 @@ type RunAction struct {
 	Object string // "user jdoe", "membership jdoe -> devs"
 	IDP    string
 	Error  string // "" on success
+	// Change is the change as planned: its Before and After values for a
+	// user, the names for a group or membership (DependsOn is dropped).
+	// It is what a run changed, kept so that the run can be reviewed and
+	// reversed. Nil for runs recorded before it was kept.
+	Change *Change
 }

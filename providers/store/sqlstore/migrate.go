@@ -18,6 +18,13 @@ type migration struct {
 var migrations = []migration{
 	{1, "scim resources, tokens, engine state", schemaV1},
 	{2, "when confsync disabled a managed user (users.delete_after)", schemaV2},
+	{3, "what each audited action changed, before and after", schemaV3},
+}
+
+// schemaV3 adds audit_actions.change_json, the JSON of the change an action
+// made (plan.Change); empty for actions recorded before.
+func schemaV3(d *dialect) []string {
+	return []string{`ALTER TABLE audit_actions ADD COLUMN change_json TEXT NOT NULL DEFAULT ''`}
 }
 
 // schemaV2 adds managed_users.disabled_at, microseconds since the epoch, 0

@@ -963,6 +963,13 @@ func testAuditRuns(t *testing.T, s store.Store) {
 			if j == 1 {
 				a.Error = "409 from Confluence"
 			}
+			if j == 0 {
+				// What the action changed, before and after, round-trips.
+				a.Action, a.Object = "disable", "user u0"
+				a.Change = &plan.Change{Action: plan.ActionDisable, Kind: plan.KindUser, User: "u0", IDP: idpA, SourceID: "s-0",
+					Reason: "gone", Before: &plan.UserValues{DisplayName: "U 0", Email: "u0@example.com", Active: true},
+					After: &plan.UserValues{DisplayName: "U 0", Email: "u0@example.com"}}
+			}
 			r.Actions = append(r.Actions, a)
 		}
 		if i == 1 {
