@@ -225,3 +225,29 @@ func TestPermissionReadFailureIsAWarning(t *testing.T) {
 		t.Errorf("an unchecked plan was not refused: %v", err)
 	}
 }
+
+// TestPermissionImpactGroupDeletion: deleting a group takes its grants
+// from every member; u1 keeps DOCS read and the application through eng,
+// u2 (in no other group) loses both.
+func TestPermissionImpactGroupDeletion(t *testing.T) {
+	f := newImpactFixture(t, config.Safety{})
+	f.src.Set(plan.Snapshot{
+		Users:  []plan.SourceUser{impactUser("u1", true), impactUser("u2", true), impactUser("u3", true)},
+		Groups: []plan.SourceGroup{{ID: "g-eng", Name: "Eng", MemberIDs: []string{"id-u1", "id-u3"}}}})
+	p, err := plan.Compute(context.Background(), f.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Impact == nil {
+		t.Fatal("no impact")
+	}
+	for _, ci := range p.Impact.Changes {
+		t.Logf("%s: %+v", ci.Object, ci.Losses)
+	}
+	if diff := cmp.Diff([]string{
+		"group docs grants the global permission application use; u2 loses it []",
+		"group docs grants space read in 1 space; u2 loses it [DOCS]",
+	}, lossesOf(p, "group docs")); diff != "" {
+		t.Errorf("docs deletion losses (-want +got):\n%s", diff)
+	}
+}
