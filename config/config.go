@@ -214,7 +214,12 @@ type UserSync struct {
 	Reactivate bool // default true
 	// Delete makes deprovisioning a deletion instead of a deactivation
 	// (default false).
-	Delete            bool
+	Delete bool
+	// DeleteAfter, when set, is a grace period (users.delete_after): a
+	// deprovisioned user is disabled at once and deleted only once it has
+	// been deprovisioned that long. It implies deletion, whatever Delete
+	// says.
+	DeleteAfter       time.Duration
 	UsernameTransform *Rewrite
 }
 
@@ -295,6 +300,9 @@ type Safety struct {
 	MaxDeactivations      Threshold
 	MaxMembershipRemovals Threshold
 	MaxDeletions          Threshold
+	// MaxSpaceAccessLost bounds the (user, space) pairs where a plan takes
+	// away a space permission; a count only.
+	MaxSpaceAccessLost Threshold
 }
 
 // Threshold is a count or a percentage of managed objects.

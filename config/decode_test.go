@@ -135,13 +135,14 @@ func TestLoadFull(t *testing.T) {
 			MaxDeactivations:      Threshold{Set: true, Percent: 5, IsPercent: true},
 			MaxMembershipRemovals: Threshold{Set: true, Count: 100},
 			MaxDeletions:          Threshold{Set: true, Count: 0},
+			MaxSpaceAccessLost:    Threshold{Set: true, Count: 50},
 		},
 		IDPs: []*IDP{
 			{
 				Name:     "entra",
 				Priority: 10,
 				SCIM:     &SCIMSource{TokenSHA256: []string{"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}},
-				Users: UserSync{Delete: true, UsernameTransform: &Rewrite{
+				Users: UserSync{Delete: true, DeleteAfter: 30 * 24 * time.Hour, UsernameTransform: &Rewrite{
 					Pattern: regexp.MustCompile(`^([^@]+)@example\.com$`), Replace: "$1",
 				}},
 				Attributes: Attributes{Username: "externalId", Email: `emails[type eq "work" and primary eq true].value`, DisplayName: "name.formatted"},

@@ -17,6 +17,7 @@ var safetySchema = &hcl.BodySchema{
 		{Name: "max_deactivations"},
 		{Name: "max_membership_removals"},
 		{Name: "max_deletions"},
+		{Name: "max_space_access_lost"},
 	},
 }
 
@@ -41,6 +42,17 @@ func (l *loader) decodeSafety(block *hcl.Block) (*Safety, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if t != nil {
 			*dst = *t
+		}
+	}
+	if attr, ok := content.Attributes["max_space_access_lost"]; ok {
+		t, d := l.decodeThreshold(attr)
+		diags = append(diags, d...)
+		switch {
+		case t != nil && t.IsPercent:
+			diags = append(diags, attrError(attr, "Invalid threshold",
+				"max_space_access_lost is a count of (user, space) pairs that lose access, such as 50; a percentage has nothing to be a percentage of."))
+		case t != nil:
+			s.MaxSpaceAccessLost = *t
 		}
 	}
 	return s, diags

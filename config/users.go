@@ -15,6 +15,7 @@ var usersSchema = &hcl.BodySchema{
 		{Name: "deactivate"},
 		{Name: "reactivate"},
 		{Name: "delete"},
+		{Name: "delete_after"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "username_transform"},
@@ -45,6 +46,13 @@ func (l *loader) decodeUsers(block *hcl.Block) (*UserSync, hcl.Diagnostics) {
 			if ok {
 				*f.dst = b
 			}
+		}
+	}
+	if attr, ok := content.Attributes["delete_after"]; ok {
+		d, ok, ds := l.decodeDeleteAfter(attr)
+		diags = append(diags, ds...)
+		if ok {
+			u.DeleteAfter = d
 		}
 	}
 	for i, b := range content.Blocks {

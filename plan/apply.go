@@ -110,11 +110,11 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 	}
 
 	hook.ApplyStarted(len(p.Changes))
-	run(ctx, p, t, st, par, hook, res)
+	run(ctx, p, t, st, par, hook, res, now)
 
 	for i, err := range res.Errors {
 		c := &p.Changes[i]
-		ra := RunAction{Action: c.Action.String(), Object: c.Object(), IDP: c.IDP}
+		ra := RunAction{Action: c.Action.String(), Object: c.Object(), IDP: c.IDP, Change: recordedChange(c)}
 		switch {
 		case err == nil:
 			res.Applied++
@@ -256,7 +256,7 @@ func renewLock(ctx context.Context, st StateStore, holder string, ttl time.Durat
 // run executes the changes with par workers. Changes are handed out in
 // plan order, and a change waits for the ones it depends on, which come
 // earlier, so the workers never wait on a change nobody took.
-func run(ctx context.Context, p *Plan, t Target, st StateStore, par int, hook Hook, res *Result) {
+func run(ctx context.Context, p *Plan, t Target, st StateStore, par int, hook Hook, res *Result, now func() time.Time) {
 	n := len(p.Changes)
 	// Only changes something depends on get a channel to wait on: a
 	// million memberships need none.
@@ -279,7 +279,7 @@ func run(ctx context.Context, p *Plan, t Target, st StateStore, par int, hook Ho
 				c := &p.Changes[i]
 				err := waitDeps(ctx, p, i, done, res)
 				if err == nil {
-					err = execute(ctx, c, t, st)
+					err = execute(ctx, c, t, st, now().UTC())
 				}
 				res.Errors[i] = err
 				ran[i] = true
@@ -335,9 +335,8 @@ func waitDeps(ctx context.Context, p *Plan, i int, done []chan struct{}, res *Re
 // The record uses a context that is not cancelled with the apply's: a
 // change made in Confluence must not go unrecorded because of an
 // interrupt arriving just after it.
-func execute(ctx context.Context, c *Change, t Target, st StateStore) error {
+func execute(ctx context.Context, c *Change, t Target, st StateStore, now time.Time) error {
 	rec := context.WithoutCancel(ctx)
-	now := time.Now().UTC()
 	recordUser := func(v *UserValues, adopted bool) error {
 		u := ManagedUser{Username: c.User, IDP: c.IDP, SourceID: c.SourceID, Adopted: adopted, Updated: now}
 		if v != nil {
@@ -380,7 +379,11 @@ func execute(ctx context.Context, c *Change, t Target, st StateStore) error {
 			if err := t.DisableUser(ctx, c.User); err != nil {
 				return err
 			}
-			return recordUser(c.After, false)
+			u := ManagedUser{Username: c.User, IDP: c.IDP, SourceID: c.SourceID, Updated: now, Disabled: now}
+			if c.After != nil {
+				u.DisplayName, u.Email, u.Custom = c.After.DisplayName, c.After.Email, c.After.Custom
+			}
+			return st.RecordUser(rec, u)
 		case ActionDelete:
 			if err := t.DeleteUser(ctx, c.User); err != nil && !errors.Is(err, ErrNotFound) {
 				return err

@@ -278,6 +278,9 @@ type Plan struct {
 	// changed. Plans saved before they existed have them empty.
 	ConfluenceFingerprint string `json:"confluence_fingerprint,omitempty"`
 	StateFingerprint      string `json:"state_fingerprint,omitempty"`
+	// Impact is what the plan's removals take away (plan/impact.go); nil
+	// when the plan removes nothing or the target cannot read permissions.
+	Impact *PermissionImpact `json:"permission_impact,omitempty"`
 	// AllowMassChanges records that the safety thresholds were waived.
 	AllowMassChanges bool `json:"allow_mass_changes,omitempty"`
 }

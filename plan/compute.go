@@ -30,6 +30,11 @@ type Options struct {
 	MinReadRatio float64
 	// Now returns the plan's time (time.Now when nil).
 	Now func() time.Time
+	// PermissionImpactOnlyIfLimited reads the permissions a plan's
+	// removals take away only when safety.max_space_access_lost is set.
+	// serve's reconciles use it: the reads cost one request per space of
+	// the site, too much for every event, while a reviewed plan shows them.
+	PermissionImpactOnlyIfLimited bool
 }
 
 // Inputs is everything Compute reads.
@@ -38,7 +43,10 @@ type Inputs struct {
 	// Sources holds one Source per IdP name.
 	Sources map[string]Source
 	Target  Target
-	State   StateStore
+	// Permissions reads what groups grant, for the plan's permission
+	// impact; when nil, Target is used if it implements PermissionReader.
+	Permissions PermissionReader
+	State       StateStore
 	// Hook receives progress; nil for none.
 	Hook    Hook
 	Options Options
@@ -147,6 +155,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	}
 
 	d := newDiff(in.Config, own, actual, reads, selected)
+	d.now = p.Created
 	d.run()
 	p.Changes = d.ordered()
 	slices.SortStableFunc(d.notices, func(a, b Notice) int {
@@ -156,6 +165,13 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		return strings.Compare(a.Subject, b.Subject)
 	})
 	p.Notices = append(p.Notices, d.notices...)
+	reader := permissionReader(in)
+	if in.Options.PermissionImpactOnlyIfLimited && !in.Config.Safety.MaxSpaceAccessLost.Set {
+		reader = nil
+	}
+	if err := assessImpact(ctx, reader, p, actual); err != nil {
+		return nil, err
+	}
 	p.DesiredFingerprint, p.ActualFingerprint = d.desiredDigest(), d.actualFP.digest
 	p.ConfluenceFingerprint, p.StateFingerprint = d.actualFP.confluence, d.actualFP.state
 
@@ -292,7 +308,7 @@ func checkSafety(s config.Safety, p *Plan, own *Ownership) []string {
 	check(s.MaxDeactivations, "disable", sum.UsersDisable, users, "users")
 	check(s.MaxMembershipRemovals, "remove", sum.MembershipsRemove, memberships, "memberships")
 	check(s.MaxDeletions, "delete", sum.UsersDelete+sum.GroupsDelete, users+groups, "users and groups")
-	return out
+	return append(out, checkImpact(s, p)...)
 }
 
 // managedCounts returns the thresholds' denominators: the distinct

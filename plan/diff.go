@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/confsync/confsync/config"
 )
@@ -68,6 +69,8 @@ type diff struct {
 	// changes by phase, see ordered.
 	groupCreates, userChanges, disables, userDeletes, groupDeletes []Change
 	notices                                                        []Notice
+	// now is the plan's time, for users.delete_after (plan/grace.go).
+	now time.Time
 
 	members
 }
@@ -480,6 +483,10 @@ func (d *diff) planUpdate(u *desiredUser, a *ActualUser, m *ManagedUser, after *
 // deprovision plans the disable or delete of a user that a positive signal
 // says is gone.
 func (d *diff) deprovision(name, idpName, sourceID string, idp *config.IDP, a *ActualUser, reason string) {
+	if idp.Users.DeleteAfter > 0 {
+		d.deprovisionWithGrace(name, idpName, sourceID, idp, a, reason)
+		return
+	}
 	before := userValues(a.DisplayName, a.Email, a.Active, nil)
 	switch {
 	case idp.Users.Delete:

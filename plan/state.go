@@ -75,6 +75,11 @@ type ManagedUser struct {
 	// Adopted is true when the user existed before confsync managed it.
 	Adopted bool
 	Updated time.Time
+	// Disabled is when confsync disabled the user (zero for an active
+	// user, or when unknown). RecordUser keeps the stored time when it is
+	// given a zero Disabled for a user that stays inactive, and clears it
+	// when the user is recorded active; users.delete_after counts from it.
+	Disabled time.Time
 }
 
 // ManagedGroup is a Confluence group confsync manages.
@@ -148,4 +153,9 @@ type RunAction struct {
 	Object string // "user jdoe", "membership jdoe -> devs"
 	IDP    string
 	Error  string // "" on success
+	// Change is the change as planned: its Before and After values for a
+	// user, the names for a group or membership (DependsOn is dropped).
+	// It is what a run changed, kept so that the run can be reviewed and
+	// reversed. Nil for runs recorded before it was kept.
+	Change *Change
 }

@@ -47,6 +47,7 @@ func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error
 		Target:  e.Target,
 		State:   e.State,
 		Hook:    e.Hook,
+		Options: plan.Options{PermissionImpactOnlyIfLimited: true},
 	})
 	if p != nil && e.OnPlan != nil {
 		e.OnPlan(p)

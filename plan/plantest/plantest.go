@@ -308,6 +308,12 @@ func (s *State) RecordUser(ctx context.Context, u plan.ManagedUser) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u.Custom = maps.Clone(u.Custom)
+	switch old, ok := s.users[u.Username]; {
+	case u.Active:
+		u.Disabled = time.Time{}
+	case u.Disabled.IsZero() && ok && !old.Active:
+		u.Disabled = old.Disabled
+	}
 	s.users[u.Username] = u
 	return nil
 }

@@ -93,6 +93,7 @@ func Human(w io.Writer, p *plan.Plan, o HumanOptions) error {
 	if len(members) > 0 {
 		writeMemberships(b, members, o, pt)
 	}
+	writeImpact(b, p, pt)
 	b.WriteString(pt.bold(SummaryLine(p)) + "\n")
 	writeMade(b, p, o)
 	_, err := io.WriteString(w, b.String())

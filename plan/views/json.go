@@ -34,6 +34,9 @@ type JSONPlan struct {
 	// empty: only then does the plan describe every IdP's desired state.
 	LeftOut  []plan.LeftOut `json:"left_out"`
 	Complete bool           `json:"complete"`
+	// PermissionImpact is what the plan's removals take away; absent when
+	// it was not computed.
+	PermissionImpact *plan.PermissionImpact `json:"permission_impact,omitempty"`
 }
 
 // JSONSummary counts the changes.
@@ -79,10 +82,11 @@ func ToJSON(p *plan.Plan) *JSONPlan {
 			Groups:      map[string]int{"create": s.GroupsCreate, "adopt": s.GroupsAdopt, "delete": s.GroupsDelete},
 			Memberships: map[string]int{"add": s.MembershipsAdd, "remove": s.MembershipsRemove, "adopt": s.MembershipsAdopt},
 		},
-		SummaryLine: SummaryLine(p),
-		Changes:     make([]JSONChange, 0, len(p.Changes)),
-		Notices:     nonNil(p.Notices),
-		LeftOut:     nonNil(p.LeftOut()),
+		SummaryLine:      SummaryLine(p),
+		Changes:          make([]JSONChange, 0, len(p.Changes)),
+		Notices:          nonNil(p.Notices),
+		LeftOut:          nonNil(p.LeftOut()),
+		PermissionImpact: p.Impact,
 	}
 	j.Complete = len(j.LeftOut) == 0
 	for i := range p.Changes {

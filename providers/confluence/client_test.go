@@ -184,6 +184,22 @@ func TestEveryOperation(t *testing.T) {
 		t.Errorf("ann is active")
 	}
 
+	// The permission reads of a plan's impact.
+	devsRead := emulator.Permission{SubjectType: "group", Subject: "devs", TargetType: "space", Operation: "read"}
+	must("seed spaces", f.srv.SeedSpaces(emulator.Space{Key: "DEV", Name: "Dev", Permissions: []emulator.Permission{devsRead}},
+		emulator.Space{Key: "OPS", Name: "Ops"}))
+	must("seed global", f.srv.SeedGlobalPermissions(emulator.Permission{SubjectType: "group", Subject: "devs", TargetType: "space", Operation: "create"}))
+	glob, err := c.GroupGlobalPermissions(x, []string{"DEVS", "a.team", "no-such-group"})
+	must("global permissions", err)
+	if diff := cmp.Diff(map[string][]string{"devs": {"space create"}, "a.team": nil}, glob); diff != "" {
+		t.Errorf("global permissions (-want +got):\n%s", diff)
+	}
+	spaces, err := c.GroupSpacePermissions(x, []string{"devs", "a.team"})
+	must("space permissions", err)
+	if diff := cmp.Diff(map[string][]plan.SpaceGrant{"devs": {{Space: "DEV", Permission: "space read"}}}, spaces); diff != "" {
+		t.Errorf("space permissions (-want +got):\n%s", diff)
+	}
+
 	checkRequestsInTable(t, f.rec.requests(), "/confluence")
 	for _, secret := range []string{adminToken} {
 		if strings.Contains(f.logs.String(), secret) {

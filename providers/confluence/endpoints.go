@@ -37,6 +37,11 @@ var (
 	epDeleteGroup  = endpoint{"DELETE", "/rest/api/admin/group/{groupName}", nil, true}
 	epAddMember    = endpoint{"PUT", "/rest/api/user/{username}/group/{groupName}", nil, true}
 	epRemoveMember = endpoint{"DELETE", "/rest/api/user/{username}/group/{groupName}", nil, true}
+
+	// The permission reads of a plan's impact (permissions.go).
+	epGroupGlobalPermissions = endpoint{"GET", "/rest/api/permissions/group/{groupName}", nil, true}
+	epListSpaces             = endpoint{"GET", "/rest/api/space", []string{"start", "limit"}, true}
+	epSpacePermissions       = endpoint{"GET", "/rest/api/space/{spaceKey}/permissions", nil, true}
 )
 
 // endpoints is every call the client can make.
@@ -44,6 +49,7 @@ var endpoints = []endpoint{
 	epCurrentUser, epGetUser, epListUsers, epListGroups, epGetGroup, epGroupMembers, epLongTask,
 	epCreateUser, epUpdateUser, epDeleteUser, epDisableUser, epEnableUser,
 	epCreateGroup, epDeleteGroup, epAddMember, epRemoveMember,
+	epGroupGlobalPermissions, epListSpaces, epSpacePermissions,
 }
 
 // path fills the template's {param} segments in order, each escaped as

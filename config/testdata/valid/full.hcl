@@ -50,6 +50,7 @@ safety {
   max_deactivations       = "5%"
   max_membership_removals = 100
   max_deletions           = "0"
+  max_space_access_lost   = 50
 }
 
 idp "entra" {
@@ -63,6 +64,7 @@ idp "entra" {
     deactivate = false
     reactivate = false
     delete     = true
+    delete_after = "30d"
     username_transform {
       pattern = "^([^@]+)@example\\.com$"
       replace = "$1"

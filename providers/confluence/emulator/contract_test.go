@@ -43,6 +43,11 @@ var undocumented = map[string]string{
 	"PUT /rest/api/user/{username}/group/{groupName} 404":    "missing user or group",
 	"DELETE /rest/api/user/{username}/group/{groupName} 404": "missing user or group",
 	"GET /rest/api/user 400":                                 "neither username nor key",
+	"POST /rest/api/space 400":                               "invalid space key, missing name or a key already taken",
+	"POST /rest/api/space 403":                               "non-administrator",
+	"GET /rest/api/space 400":                                "non-numeric start or limit",
+	"GET /rest/api/space 403":                                "anonymous caller",
+	"GET /rest/api/space/{spaceKey}/permissions 404":         "missing space (the RestError of a real DC: No space with key)",
 }
 
 func TestMain(m *testing.M) {

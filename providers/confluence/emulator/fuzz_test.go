@@ -18,6 +18,7 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"userName":"a","fullName":"A","email":"a@example.com","notifyViaEmail":true}`,
 		`{"userName":"a","fullName":"A","email":"a@example.com","password":"p","notifyViaEmail":"false"}`,
 		`{"type":"group","name":"g"}`, `{"type":1}`, `{"fullName":"x","email":"x@y"}`, `[]`, `null`, `{`,
+		`{"key":"K","name":"K"}`, `[{"targetType":"space","operationKey":"read"}]`, `[{"targetType":1}]`,
 	} {
 		f.Add(s)
 	}
@@ -25,11 +26,18 @@ func FuzzRequestBodies(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	if err := s.SeedSpaces(emulator.Space{Key: "FZ", Name: "Fuzz"}); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, target := range []struct{ method, path string }{
 			{"POST", "/rest/api/admin/user"},
 			{"POST", "/rest/api/admin/group"},
 			{"PUT", "/rest/api/admin/user/admin"},
+			{"POST", "/rest/api/space"},
+			{"PUT", "/rest/api/space/FZ/permissions/group/confluence-users/grant"},
+			{"PUT", "/rest/api/space/FZ/permissions/group/confluence-users/revoke"},
+			{"PUT", "/rest/api/permissions/group/confluence-users/grant"},
 		} {
 			req := httptest.NewRequest(target.method, target.path, strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer t")

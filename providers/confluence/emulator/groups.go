@@ -160,6 +160,7 @@ func (s *Server) deleteGroup(w http.ResponseWriter, c caller, name string) {
 	if ok && !last {
 		delete(s.st.groups, key)
 		s.st.groupOrder = nil
+		s.st.dropGroupPermissions(key)
 		err = s.persistLocked()
 	}
 	s.mu.Unlock()

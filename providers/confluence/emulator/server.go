@@ -412,7 +412,7 @@ func (s *Server) match(r *http.Request) (rt route, known, methodOK bool) {
 		}
 		segs = append(segs, seg)
 	}
-	for _, def := range routes {
+	for _, def := range allRoutes {
 		args, ok := matchTemplate(def.template, segs)
 		if !ok {
 			continue
@@ -469,6 +469,9 @@ var routes = []struct {
 	{"longtask/{id}", []string{"GET"}},
 }
 
+// allRoutes adds the space and permission routes (spaces.go).
+var allRoutes = append(routes[:len(routes):len(routes)], spaceRoutes...)
+
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, c caller) {
 	switch rt.name {
 	case "GET /rest/api/user/current":
@@ -504,7 +507,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, c call
 	case "GET /rest/api/longtask/{id}":
 		s.longTask(w, r, c, rt.args[0])
 	default:
-		s.notFoundPage(w)
+		if !s.handleSpaces(w, r, rt, c) {
+			s.notFoundPage(w)
+		}
 	}
 }
 

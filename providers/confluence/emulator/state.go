@@ -58,13 +58,18 @@ type state struct {
 	groups map[string]*group
 	seq    int64
 	tasks  map[string]*longTask
+	// spaces and global hold the permission model (spaces.go).
+	spaces map[string]*space
+	global map[Permission]struct{}
 
 	userOrder  []string // sorted usernames, nil when stale
 	groupOrder []string // sorted group names, nil when stale
+	spaceOrder []string // sorted space keys, nil when stale
 }
 
 func newState() *state {
-	return &state{users: map[string]*User{}, groups: map[string]*group{}, tasks: map[string]*longTask{}}
+	return &state{users: map[string]*User{}, groups: map[string]*group{}, tasks: map[string]*longTask{},
+		spaces: map[string]*space{}, global: map[Permission]struct{}{}}
 }
 
 func (st *state) nextKey() string {
@@ -149,6 +154,9 @@ type persisted struct {
 	Seq     int64   `json:"seq"`
 	Users   []User  `json:"users"`
 	Groups  []Group `json:"groups"`
+	// Spaces and Global were added later; older files have neither.
+	Spaces []Space      `json:"spaces,omitempty"`
+	Global []Permission `json:"global_permissions,omitempty"`
 }
 
 func (st *state) snapshot() persisted {
@@ -160,6 +168,8 @@ func (st *state) snapshot() persisted {
 		g := st.groups[n]
 		p.Groups = append(p.Groups, Group{Name: g.name, Members: append([]string{}, g.sortedMembers()...)})
 	}
+	p.Spaces = st.persistedSpaces()
+	p.Global = sortPerms(st.global)
 	return p
 }
 
@@ -225,5 +235,6 @@ func load(path string) (*state, error) {
 			ng.members[strings.ToLower(m)] = struct{}{}
 		}
 	}
+	st.loadSpaces(p.Spaces, p.Global)
 	return st, nil
 }

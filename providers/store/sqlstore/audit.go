@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,14 +28,22 @@ func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
 		acts := r.Actions
 		for pos := 0; len(acts) > 0; {
 			n := min(len(acts), 1000)
-			args := make([]any, 0, 6*n)
+			args := make([]any, 0, 7*n)
 			for _, a := range acts[:n] {
-				args = append(args, r.ID, pos, a.Action, a.Object, a.IDP, a.Error)
+				change := ""
+				if a.Change != nil {
+					b, err := json.Marshal(a.Change)
+					if err != nil {
+						return fmt.Errorf("action %d: %w", pos, err)
+					}
+					change = string(b)
+				}
+				args = append(args, r.ID, pos, a.Action, a.Object, a.IDP, a.Error, change)
 				pos++
 			}
 			acts = acts[n:]
-			if _, err := t.exec("INSERT INTO audit_actions (run_id, pos, action, object, idp, error) VALUES "+
-				placeholders(n, 6), args...); err != nil {
+			if _, err := t.exec("INSERT INTO audit_actions (run_id, pos, action, object, idp, error, change_json) VALUES "+
+				placeholders(n, 7), args...); err != nil {
 				return err
 			}
 		}
@@ -90,7 +99,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
 		n := min(len(ids), 1000)
 		chunk := ids[:n]
 		ids = ids[n:]
-		rows, err := s.query(ctx, "SELECT run_id, action, object, idp, error FROM audit_actions WHERE run_id IN ("+
+		rows, err := s.query(ctx, "SELECT run_id, action, object, idp, error, change_json FROM audit_actions WHERE run_id IN ("+
 			strings.TrimSuffix(strings.Repeat("?,", n), ",")+") ORDER BY run_id, pos", chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("read run actions: %w", err)
@@ -98,9 +107,17 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
 		for rows.Next() {
 			var id string
 			var a plan.RunAction
-			if err := rows.Scan(&id, &a.Action, &a.Object, &a.IDP, &a.Error); err != nil {
+			var change string
+			if err := rows.Scan(&id, &a.Action, &a.Object, &a.IDP, &a.Error, &change); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("read run actions: %w", err)
+			}
+			if change != "" {
+				a.Change = &plan.Change{}
+				if err := json.Unmarshal([]byte(change), a.Change); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("read run %s: action %s: %w", id, a.Object, err)
+				}
 			}
 			i := index[id]
 			runs[i].Actions = append(runs[i].Actions, a)

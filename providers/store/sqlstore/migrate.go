@@ -19,6 +19,20 @@ var migrations = []migration{
 	{1, "scim resources, tokens, engine state", schemaV1},
 	{2, "source health, the plan of each run", schemaV2},
 	{3, "scim requests per minute", schemaV3},
+	{4, "when confsync disabled a managed user (users.delete_after)", schemaV4},
+	{5, "what each audited action changed, before and after", schemaV5},
+}
+
+// schemaV5 adds audit_actions.change_json, the JSON of the change an action
+// made (plan.Change); empty for actions recorded before.
+func schemaV5(d *dialect) []string {
+	return []string{`ALTER TABLE audit_actions ADD COLUMN change_json TEXT NOT NULL DEFAULT ''`}
+}
+
+// schemaV4 adds managed_users.disabled_at, microseconds since the epoch, 0
+// for an active user or an unknown time.
+func schemaV4(d *dialect) []string {
+	return []string{`ALTER TABLE managed_users ADD COLUMN disabled_at BIGINT NOT NULL DEFAULT 0`}
 }
 
 // SchemaVersion is the newest schema version this binary knows.

@@ -11,6 +11,15 @@ import (
 	"github.com/confsync/confsync/plan"
 )
 
+// disabledAt is the disabled_at column of a managed user: 0 when active or
+// unknown.
+func disabledAt(u plan.ManagedUser) int64 {
+	if u.Active || u.Disabled.IsZero() {
+		return 0
+	}
+	return micros(u.Disabled)
+}
+
 func stamp(t time.Time) int64 {
 	if t.IsZero() {
 		return micros(now())
@@ -28,7 +37,7 @@ func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
 	defer tx.Rollback() //nolint:errcheck // read-only
 	t := &txn{ctx: ctx, tx: tx, d: s.d}
 	o := &plan.Ownership{}
-	rows, err := t.query(`SELECT username, idp, source_id, display_name, email, custom, active, adopted, updated
+	rows, err := t.query(`SELECT username, idp, source_id, display_name, email, custom, active, adopted, updated, disabled_at
 		FROM managed_users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("read managed users: %w", err)
@@ -37,8 +46,8 @@ func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
 		var u plan.ManagedUser
 		var custom []byte
 		var active, adopted int
-		var updated int64
-		if err := rows.Scan(&u.Username, &u.IDP, &u.SourceID, &u.DisplayName, &u.Email, &custom, &active, &adopted, &updated); err != nil {
+		var updated, disabled int64
+		if err := rows.Scan(&u.Username, &u.IDP, &u.SourceID, &u.DisplayName, &u.Email, &custom, &active, &adopted, &updated, &disabled); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read managed users: %w", err)
 		}
@@ -47,6 +56,9 @@ func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
 			return nil, fmt.Errorf("read managed user %s: custom attributes: %w", u.Username, err)
 		}
 		u.Active, u.Adopted, u.Updated = active != 0, adopted != 0, fromMicros(updated)
+		if disabled != 0 {
+			u.Disabled = fromMicros(disabled)
+		}
 		o.Users = append(o.Users, u)
 	}
 	rows.Close()
@@ -110,12 +122,15 @@ func (s *Store) RecordUser(ctx context.Context, u plan.ManagedUser) error {
 	}
 	err = s.write(ctx, func(t *txn) error {
 		_, err := t.exec(`INSERT INTO managed_users
-			(username, idp, source_id, display_name, email, custom, active, adopted, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(username, idp, source_id, display_name, email, custom, active, adopted, updated, disabled_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO UPDATE SET idp = excluded.idp, source_id = excluded.source_id,
 			display_name = excluded.display_name, email = excluded.email, custom = excluded.custom,
-			active = excluded.active, adopted = excluded.adopted, updated = excluded.updated`,
-			u.Username, u.IDP, u.SourceID, u.DisplayName, u.Email, string(cj), b2i(u.Active), b2i(u.Adopted), stamp(u.Updated))
+			active = excluded.active, adopted = excluded.adopted, updated = excluded.updated,
+			disabled_at = CASE WHEN excluded.active <> 0 THEN 0
+				WHEN excluded.disabled_at <> 0 THEN excluded.disabled_at
+				ELSE managed_users.disabled_at END`,
+			u.Username, u.IDP, u.SourceID, u.DisplayName, u.Email, string(cj), b2i(u.Active), b2i(u.Adopted), stamp(u.Updated), disabledAt(u))
 		return err
 	})
 	if err != nil {

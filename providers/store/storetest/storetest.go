@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Revision", testRevision},
 		{"Tokens", testTokens},
 		{"OwnershipRoundTrip", testOwnership},
+		{"DisabledTimeKept", testDisabledTime},
 		{"SourceReads", testSourceReads},
 		{"RequestCounts", testRequestCounts},
 		{"Lock", testLock},
@@ -728,6 +729,46 @@ func testTokens(t *testing.T, s store.Store) {
 	}
 }
 
+// testDisabledTime: the time confsync disabled a user survives records
+// that do not give one while the user stays inactive, and goes when the
+// user is recorded active (users.delete_after counts from it).
+func testDisabledTime(t *testing.T, s store.Store) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	u := plan.ManagedUser{Username: "gone", IDP: idpA, SourceID: "s-9", Updated: at, Disabled: at}
+	must(t, s.RecordUser(ctx(t), u))
+	disabled := func() time.Time {
+		t.Helper()
+		o, err := s.Ownership(ctx(t))
+		must(t, err)
+		for _, m := range o.Users {
+			if m.Username == "gone" {
+				return m.Disabled
+			}
+		}
+		t.Fatal("user not recorded")
+		return time.Time{}
+	}
+	if got := disabled(); !got.Equal(at) {
+		t.Fatalf("Disabled = %v, want %v", got, at)
+	}
+	// An attribute update of the inactive user gives no Disabled.
+	u.Disabled, u.Updated, u.DisplayName = time.Time{}, at.Add(time.Hour), "Renamed"
+	must(t, s.RecordUser(ctx(t), u))
+	if got := disabled(); !got.Equal(at) {
+		t.Errorf("Disabled after an update = %v, want %v kept", got, at)
+	}
+	u.Active = true
+	must(t, s.RecordUser(ctx(t), u))
+	if got := disabled(); !got.IsZero() {
+		t.Errorf("Disabled of an active user = %v, want zero", got)
+	}
+	u.Active, u.Disabled = false, at.Add(48*time.Hour)
+	must(t, s.RecordUser(ctx(t), u))
+	if got := disabled(); !got.Equal(at.Add(48 * time.Hour)) {
+		t.Errorf("Disabled after a new disable = %v", got)
+	}
+}
+
 func testOwnership(t *testing.T, s store.Store) {
 	empty, err := s.Ownership(ctx(t))
 	must(t, err)
@@ -927,6 +968,13 @@ func testAuditRuns(t *testing.T, s store.Store) {
 			a := plan.RunAction{Action: "create", Object: fmt.Sprintf("user u%d", j), IDP: idpA}
 			if j == 1 {
 				a.Error = "409 from Confluence"
+			}
+			if j == 0 {
+				// What the action changed, before and after, round-trips.
+				a.Action, a.Object = "disable", "user u0"
+				a.Change = &plan.Change{Action: plan.ActionDisable, Kind: plan.KindUser, User: "u0", IDP: idpA, SourceID: "s-0",
+					Reason: "gone", Before: &plan.UserValues{DisplayName: "U 0", Email: "u0@example.com", Active: true},
+					After: &plan.UserValues{DisplayName: "U 0", Email: "u0@example.com"}}
 			}
 			r.Actions = append(r.Actions, a)
 		}

@@ -1,0 +1,3 @@
+safety {
+  max_space_access_lost = "5%" # ERROR: Invalid threshold
+}
