@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -126,13 +124,7 @@ func newToken() (token, hash string, err error) {
 		return "", "", fmt.Errorf("generate a token: %w", err)
 	}
 	token = tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	return token, tokenHash(token), nil
-}
-
-// tokenHash is how a bearer token is kept: the hex SHA-256 of its text.
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	return token, store.TokenHash(token), nil
 }
 
 // scimIDP returns the named IdP, or an error saying why tokens cannot be

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,7 +60,7 @@ idp "entra" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hashes) != 1 || hashes[0] != tokenHash(token) {
+	if len(hashes) != 1 || hashes[0] != fmt.Sprintf("%x", sha256.Sum256([]byte(token))) {
 		t.Fatalf("stored hashes %v, want the SHA-256 of the printed token", hashes)
 	}
 	secret := strings.TrimPrefix(token, tokenPrefix)

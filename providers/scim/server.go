@@ -10,9 +10,7 @@ package scim
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -109,7 +107,7 @@ func NewServer(opts Options) *Server {
 	for _, p := range opts.IDPs {
 		st := &idpState{name: p.Name}
 		for _, h := range p.TokenSHA256 {
-			if b, err := hex.DecodeString(strings.TrimSpace(h)); err == nil && len(b) == sha256.Size {
+			if b, ok := store.ParseTokenHash(strings.TrimSpace(h)); ok {
 				st.hashes = append(st.hashes, b)
 			} else {
 				s.log.Warn("ignoring a malformed token_sha256", "idp", p.Name)
@@ -235,7 +233,7 @@ func (s *Server) authorize(r *http.Request, st *idpState) ([32]byte, error) {
 	if token == "" {
 		return [32]byte{}, unauthorized
 	}
-	sum := sha256.Sum256([]byte(token))
+	sum := store.TokenSum(token)
 	match := 0
 	for _, want := range st.hashes {
 		match |= subtle.ConstantTimeCompare(sum[:], want)
@@ -272,7 +270,7 @@ func (s *Server) storeHashes(ctx context.Context, st *idpState) ([][]byte, error
 		}
 		fresh := make([][]byte, 0, len(stored)) // a new slice: readers may hold the old one
 		for _, hx := range stored {
-			if b, err := hex.DecodeString(hx); err == nil && len(b) == sha256.Size {
+			if b, ok := store.ParseTokenHash(hx); ok {
 				fresh = append(fresh, b)
 			}
 		}

@@ -8,6 +8,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"time"
@@ -176,6 +178,30 @@ type Token struct {
 	Created time.Time
 	// Description is free text given at creation.
 	Description string
+}
+
+// TokenSum is how a bearer token is kept and checked: the SHA-256 of its
+// text exactly as the IdP sends it after "Bearer ". It is the one
+// definition `confsync token create` and serve's SCIM server share.
+func TokenSum(token string) [sha256.Size]byte {
+	return sha256.Sum256([]byte(token))
+}
+
+// TokenHash is TokenSum in the form Token.SHA256 and token_sha256 hold:
+// lower-case hex.
+func TokenHash(token string) string {
+	sum := TokenSum(token)
+	return hex.EncodeToString(sum[:])
+}
+
+// ParseTokenHash decodes a hex token hash (TokenHash's form); ok is false
+// for anything that is not 64 hexadecimal digits.
+func ParseTokenHash(hx string) (sum []byte, ok bool) {
+	b, err := hex.DecodeString(hx)
+	if err != nil || len(b) != sha256.Size {
+		return nil, false
+	}
+	return b, true
 }
 
 // Tokens keeps the hashes of bearer tokens created with `confsync token create`.
