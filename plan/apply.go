@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 )
-
-// DefaultLockTTL is the apply lock's lease; Apply renews it every third.
-const DefaultLockTTL = 2 * time.Minute
 
 // ApplyOptions tune Apply.
 type ApplyOptions struct {
@@ -29,16 +24,6 @@ type ApplyOptions struct {
 	Trigger string
 	Hook    Hook
 	Now     func() time.Time
-}
-
-// DefaultHolder is "hostname:pid", the apply lock's holder for this
-// process.
-func DefaultHolder() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		h = "unknown-host"
-	}
-	return h + ":" + strconv.Itoa(os.Getpid())
 }
 
 // ApplyError is returned by Apply when some changes failed or did not run.
@@ -174,40 +159,6 @@ func isDependency(err error) bool {
 	return errors.As(err, &de)
 }
 
-// HoldLock takes the apply lock for holder (DefaultHolder when "") with a
-// lease of ttl (DefaultLockTTL when 0) and renews it every third of the
-// lease until release is called. The returned context is cancelled when
-// the lock is lost; run the work under the lock with it. release stops
-// the renewal and releases the lock, even when ctx is done. When another
-// holder has the lock the error is the store's *LockedError itself, whose
-// message names the holder.
-//
-// Callers that must not show or compute anything while another apply runs
-// (confsync apply) take the lock first and then call Apply with LockHeld.
-func HoldLock(ctx context.Context, st StateStore, holder string, ttl time.Duration) (context.Context, func(), error) {
-	if holder == "" {
-		holder = DefaultHolder()
-	}
-	if ttl <= 0 {
-		ttl = DefaultLockTTL
-	}
-	if err := st.AcquireLock(ctx, holder, ttl); err != nil {
-		if le := (*LockedError)(nil); errors.As(err, &le) {
-			return nil, nil, le
-		}
-		return nil, nil, fmt.Errorf("take the apply lock: %w", err)
-	}
-	lctx, cancel := context.WithCancelCause(ctx)
-	stop := renewLock(lctx, st, holder, ttl, cancel)
-	return lctx, func() {
-		stop()
-		cancel(nil)
-		// Released even when ctx is done: a lock left behind blocks the
-		// next run until it expires.
-		_ = st.ReleaseLock(context.WithoutCancel(ctx), holder)
-	}, nil
-}
-
 // RecordRefusal appends to the audit log a run that applied nothing
 // because it was refused (a safety threshold, a stale saved plan, the
 // apply lock held by another run): Outcome "refused", reason as its
@@ -222,35 +173,6 @@ func RecordRefusal(ctx context.Context, st StateStore, trigger, reason string) e
 		return fmt.Errorf("append the refused run to the audit log: %w", err)
 	}
 	return nil
-}
-
-// renewLock renews the apply lock every third of its TTL until stop is
-// called; losing it cancels the apply.
-func renewLock(ctx context.Context, st StateStore, holder string, ttl time.Duration, cancel context.CancelCauseFunc) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(ttl / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if err := st.AcquireLock(ctx, holder, ttl); err != nil {
-					if ctx.Err() == nil {
-						cancel(fmt.Errorf("lost the apply lock: %w", err))
-					}
-					return
-				}
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
 }
 
 // run executes the changes with par workers. Changes are handed out in

@@ -66,7 +66,7 @@ func newServeOps(ctx context.Context, cfg *config.Config, st store.Store, parts 
 	if err != nil {
 		return nil, err
 	}
-	holder := live.DefaultHolder()
+	holder := "serve " + plan.DefaultHolder()
 	var scimIdPs []string
 	for _, p := range cfg.IDPs {
 		if p.Kind() == "scim" {

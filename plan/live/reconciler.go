@@ -15,12 +15,9 @@ package live
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -59,10 +56,7 @@ type Runner interface {
 }
 
 // Locker is the apply lock of plan.StateStore.
-type Locker interface {
-	AcquireLock(ctx context.Context, holder string, ttl time.Duration) error
-	ReleaseLock(ctx context.Context, holder string) error
-}
+type Locker = plan.Locker
 
 // Revisions reports a number that grows with every SCIM write to an IdP,
 // shared by every replica through the store.
@@ -97,7 +91,8 @@ type Options struct {
 	// IdPs are the SCIM IdPs whose revisions are watched.
 	IdPs []string
 
-	// Holder names this replica in the apply lock (DefaultHolder when "").
+	// Holder names this replica in the apply lock (plan.DefaultHolder when
+	// ""; serve passes "serve " and plan.DefaultHolder).
 	Holder string
 	// Debounce is the quiet period after a change before a reconcile
 	// (default 2s).
@@ -129,6 +124,7 @@ type Reconciler struct {
 	opts Options
 	log  *slog.Logger
 
+	lease    *plan.Lease
 	wake     chan struct{}
 	mu       sync.Mutex
 	notified bool
@@ -172,7 +168,7 @@ func New(opts Options) (*Reconciler, error) {
 		return nil, errors.New("live: Runner, Lock and Revisions are required")
 	}
 	if opts.Holder == "" {
-		opts.Holder = DefaultHolder()
+		opts.Holder = plan.DefaultHolder()
 	}
 	if opts.Debounce <= 0 {
 		opts.Debounce = 2 * time.Second
@@ -209,24 +205,9 @@ func New(opts Options) (*Reconciler, error) {
 			Last:    map[string]RunStatus{},
 		},
 	}
+	r.lease = &plan.Lease{Lock: opts.Lock, Holder: opts.Holder, TTL: opts.LockTTL, Logger: r.log}
 	return r, nil
 }
-
-// DefaultHolder names this process in the apply lock: host, pid and a
-// random suffix, so that a restarted process on the same host with a reused
-// pid is still a different holder.
-func DefaultHolder() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "unknown-host"
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("serve %s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
-}
-
-// Holder returns the name this replica uses in the apply lock.
-func (r *Reconciler) Holder() string { return r.opts.Holder }
 
 // Notify reports a SCIM change acknowledged by this replica; it never blocks.
 // Changes acknowledged by other replicas are found by polling revisions.
@@ -419,7 +400,7 @@ func (r *Reconciler) setWaiting(why string) {
 // attempt takes the lock and runs one reconcile.
 func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 	now := time.Now()
-	err := r.opts.Lock.AcquireLock(ctx, r.opts.Holder, r.opts.LockTTL)
+	err := r.lease.Acquire(ctx)
 	// A holder seen at the last attempt (a poll ago) whose lease has run
 	// out since stopped without releasing the lock: a live holder renews
 	// its lease every third of it, and one that releases is seen gone at
@@ -483,14 +464,12 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 	r.st.Waiting = ""
 	r.mu.Unlock()
 
-	runCtx, cancel := context.WithCancel(ctx)
-	stopLease := r.holdLease(runCtx, cancel)
+	runCtx, stopLease := r.lease.Keep(ctx)
 	started := time.Now()
 	r.log.Info("reconcile started", "trigger", trigger)
 	run, err := r.reconcile(runCtx, trigger)
 	took := time.Since(started)
 	stopLease()
-	cancel()
 	r.release(ctx)
 
 	if run.Outcome == "" {
@@ -594,57 +573,6 @@ func (r *Reconciler) failed(l *loop, now time.Time, trigger, why string) {
 	}
 }
 
-// holdLease renews the apply lock every third of its TTL until stop is
-// called. When the lease is lost (taken by someone else after it expired, or
-// not renewable for two thirds of its TTL), it cancels the run so that the
-// engine stops at its next safe point.
-func (r *Reconciler) holdLease(ctx context.Context, cancel context.CancelFunc) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(r.opts.LockTTL / 3)
-		defer t.Stop()
-		lastOK := time.Now()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			err := r.opts.Lock.AcquireLock(ctx, r.opts.Holder, r.opts.LockTTL)
-			switch {
-			case err == nil:
-				lastOK = time.Now()
-			case ctx.Err() != nil:
-				return
-			case errors.Is(err, plan.ErrLocked):
-				r.log.Error("lost the apply lock during a reconcile; stopping it", "error", err.Error())
-				cancel()
-				return
-			default:
-				r.log.Warn("cannot renew the apply lock", "error", err.Error())
-				if time.Since(lastOK) > 2*r.opts.LockTTL/3 {
-					r.log.Error("the apply lock lease is about to expire; stopping the reconcile")
-					cancel()
-					return
-				}
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
-}
-
-// release gives the lock back, even when ctx is cancelled (shutdown).
-func (r *Reconciler) release(ctx context.Context) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := r.opts.Lock.ReleaseLock(rctx, r.opts.Holder); err != nil {
-		r.log.Warn("cannot release the apply lock; it expires by itself", "error", err.Error())
-	}
-}
+// release gives the lock back, even when ctx is cancelled (shutdown); a
+// failure is logged by the lease, and the lock expires by itself.
+func (r *Reconciler) release(ctx context.Context) { _ = r.lease.Release(ctx) }
