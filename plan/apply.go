@@ -20,8 +20,8 @@ type ApplyOptions struct {
 	// LockHeld says the caller already holds the apply lock (serve's
 	// reconciler); Apply then neither takes nor releases it.
 	LockHeld bool
-	// Trigger is recorded in the audit log ("cli" when empty).
-	Trigger string
+	// Trigger is recorded in the audit log (TriggerCLI when empty).
+	Trigger Trigger
 	Hook    Hook
 	Now     func() time.Time
 }
@@ -81,7 +81,7 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 	}
 	trigger := opts.Trigger
 	if trigger == "" {
-		trigger = "cli"
+		trigger = TriggerCLI
 	}
 	res := &Result{Run: Run{ID: uuid.NewString(), Started: now().UTC(), Trigger: trigger, PlanID: p.ID}, Errors: make([]error, len(p.Changes))}
 
@@ -116,12 +116,12 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 	var applyErr error
 	switch {
 	case res.Failed == 0 && res.NotRun == 0:
-		res.Run.Outcome = "applied"
+		res.Run.Outcome = OutcomeApplied
 		res.Run.Message = plural(res.Applied, "change", "changes") + " applied"
 		if errs := p.SourceErrors(); len(errs) > 0 {
 			// The healthy IdPs' changes are made, but not everything the
 			// configuration asks for: an IdP was left out by a failure.
-			res.Run.Outcome = "partial"
+			res.Run.Outcome = OutcomePartial
 			for _, s := range errs {
 				res.Run.Message += fmt.Sprintf("; idp %s left out: %s", s.IDP, s.Reason)
 			}
@@ -137,9 +137,9 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 		// "partial" when some changes were made; "error" when none was
 		// and at least one failed (an interrupted run that made none is
 		// still partial: nothing of it failed).
-		res.Run.Outcome = "partial"
+		res.Run.Outcome = OutcomePartial
 		if res.Applied == 0 && res.Failed > 0 {
-			res.Run.Outcome = "error"
+			res.Run.Outcome = OutcomeError
 		}
 		e := &ApplyError{Failed: res.Failed, Skipped: res.NotRun, Total: len(p.Changes)}
 		res.Run.Message = e.Error()
@@ -163,12 +163,12 @@ func isDependency(err error) bool {
 // because it was refused (a safety threshold, a stale saved plan, the
 // apply lock held by another run): Outcome "refused", reason as its
 // message. It needs no lock.
-func RecordRefusal(ctx context.Context, st StateStore, trigger, reason string) error {
+func RecordRefusal(ctx context.Context, st StateStore, trigger Trigger, reason string) error {
 	if trigger == "" {
-		trigger = "cli"
+		trigger = TriggerCLI
 	}
 	now := time.Now().UTC()
-	run := Run{ID: uuid.NewString(), Started: now, Finished: now, Trigger: trigger, Outcome: "refused", Message: reason}
+	run := Run{ID: uuid.NewString(), Started: now, Finished: now, Trigger: trigger, Outcome: OutcomeRefused, Message: reason}
 	if err := st.AppendRun(context.WithoutCancel(ctx), run); err != nil {
 		return fmt.Errorf("append the refused run to the audit log: %w", err)
 	}

@@ -77,7 +77,7 @@ func TestSourceFailuresAreErrors(t *testing.T) {
 					}
 				}
 			}
-			wantOutcome := "applied"
+			wantOutcome := plan.OutcomeApplied
 			if tt.severity == plan.SeverityError {
 				wantOutcome = "partial"
 			}

@@ -130,16 +130,12 @@ type Run struct {
 	ID       string
 	Started  time.Time
 	Finished time.Time
-	// Trigger says what started it: "cli", "auto" (serve after SCIM
-	// changes), "reconcile" (serve's periodic run).
-	Trigger string
-	// Outcome is "applied", "partial" (some actions failed or did not
-	// run, some were made; or all were made but an IdP was left out by a
-	// failed, incomplete or shrunken read), "refused" (a safety threshold, the
-	// source-health guard, a stale saved plan or the apply lock stopped
-	// it; nothing was applied) or "error" (nothing was made: the run
-	// failed, or every change it tried failed).
-	Outcome string
+	// Trigger says what started it (TriggerCLI, TriggerAuto,
+	// TriggerReconcile).
+	Trigger Trigger
+	// Outcome is how it ended (OutcomeApplied, OutcomePartial,
+	// OutcomeRefused, OutcomeError).
+	Outcome Outcome
 	Message string
 	// PlanID is the Plan.ID of the plan the run applied ("" for a run
 	// that applied nothing).

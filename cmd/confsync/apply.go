@@ -99,7 +99,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		var locked *plan.LockedError
 		if errors.As(err, &locked) {
 			// Appending a run needs no lock.
-			return errors.Join(err, plan.RecordRefusal(ctx, s.store, "cli", locked.Error()))
+			return errors.Join(err, plan.RecordRefusal(ctx, s.store, plan.TriggerCLI, locked.Error()))
 		}
 		return err
 	}
@@ -123,8 +123,8 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		}
 		if done != nil {
 			what := ""
-			if done.Outcome != "applied" {
-				what = "; that run was " + done.Outcome + ", and the next plan shows what remains"
+			if done.Outcome != plan.OutcomeApplied {
+				what = "; that run was " + string(done.Outcome) + ", and the next plan shows what remains"
 			}
 			return fmt.Errorf("this plan was already applied (run %s, at %s)%s; make a new plan with confsync plan --out FILE",
 				done.ID, done.Finished.UTC().Format(time.RFC3339), what)
@@ -191,7 +191,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		progress = views.NewProgress(opts.stderr, terminal, views.ColorFor(opts.stderr))
 		hook = progress
 	}
-	res, err := plan.Apply(ctx, p, s.target, s.store, plan.ApplyOptions{Parallelism: par, Hook: hook, Trigger: "cli", LockHeld: true})
+	res, err := plan.Apply(ctx, p, s.target, s.store, plan.ApplyOptions{Parallelism: par, Hook: hook, Trigger: plan.TriggerCLI, LockHeld: true})
 	if progress != nil {
 		progress.Finish()
 	}
@@ -226,7 +226,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 // refuse records a refused apply in the audit log and returns why it was
 // refused.
 func refuse(ctx context.Context, s *engineSession, why error) error {
-	return errors.Join(why, plan.RecordRefusal(ctx, s.store, "cli", why.Error()))
+	return errors.Join(why, plan.RecordRefusal(ctx, s.store, plan.TriggerCLI, why.Error()))
 }
 
 func isTerminalReader(r io.Reader) bool {
@@ -261,7 +261,7 @@ func writeNotRun(w io.Writer, res *plan.Result) {
 type applyJSON struct {
 	FormatVersion string            `json:"format_version"`
 	RunID         string            `json:"run_id"`
-	Outcome       string            `json:"outcome"`
+	Outcome       plan.Outcome      `json:"outcome"`
 	Applied       int               `json:"applied"`
 	Failed        int               `json:"failed"`
 	NotRun        int               `json:"not_run"`

@@ -339,7 +339,7 @@ func runStateRm(ctx context.Context, opts *stateOptions) error {
 func recordStateRun(ctx context.Context, st plan.StateStore, msg, action, object, idp string) error {
 	now := time.Now().UTC()
 	run := plan.Run{
-		ID: uuid.NewString(), Started: now, Finished: now, Trigger: "cli", Outcome: "applied",
+		ID: uuid.NewString(), Started: now, Finished: now, Trigger: plan.TriggerCLI, Outcome: plan.OutcomeApplied,
 		Message: msg + " (by " + plan.DefaultHolder() + ")",
 		Actions: []plan.RunAction{{Action: action, Object: object, IDP: idp}},
 	}

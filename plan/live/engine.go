@@ -38,7 +38,7 @@ type Engine struct {
 var _ Runner = (*Engine)(nil)
 
 // Reconcile implements Runner.
-func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error) {
+func (e *Engine) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run, error) {
 	started := time.Now().UTC()
 	run := plan.Run{ID: uuid.NewString(), Started: started, Trigger: trigger}
 	p, err := plan.Compute(ctx, plan.Inputs{
@@ -55,32 +55,32 @@ func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error
 	var safety *plan.SafetyError
 	switch {
 	case errors.As(err, &safety):
-		run.Outcome = OutcomeRefused
+		run.Outcome = plan.OutcomeRefused
 		run.Message = "nothing applied: " + safety.Error()
 		return e.record(ctx, run, nil)
 	case err != nil:
 		if ctx.Err() != nil {
 			// Shutdown: nothing was applied and nothing needs recording.
-			return plan.Run{Trigger: trigger, Outcome: OutcomeError, Message: "stopped before planning finished"}, err
+			return plan.Run{Trigger: trigger, Outcome: plan.OutcomeError, Message: "stopped before planning finished"}, err
 		}
-		run.Outcome = OutcomeError
+		run.Outcome = plan.OutcomeError
 		run.Message = "plan: " + err.Error()
 		return e.record(ctx, run, err)
 	}
 
 	left := leftOut(p)
 	if p.Empty() {
-		run.Outcome = OutcomeApplied
+		run.Outcome = plan.OutcomeApplied
 		run.Message = "no changes"
 		if len(p.SourceErrors()) > 0 {
 			// An IdP was left out because its read failed, was
 			// incomplete or shrank: the run is not "in sync".
-			run.Outcome = OutcomeRefused
+			run.Outcome = plan.OutcomeRefused
 			run.Message = "nothing applied: " + left
 		} else if left != "" {
 			run.Message += "; " + left
 		}
-		if trigger == TriggerAuto && run.Outcome == OutcomeApplied {
+		if trigger == plan.TriggerAuto && run.Outcome == plan.OutcomeApplied {
 			run.Finished = time.Now().UTC()
 			return run, nil
 		}
@@ -95,7 +95,7 @@ func (e *Engine) Reconcile(ctx context.Context, trigger string) (plan.Run, error
 		Hook:        e.Hook,
 	})
 	if res == nil {
-		run.Outcome = OutcomeError
+		run.Outcome = plan.OutcomeError
 		run.Message = "apply: " + errString(err)
 		return e.record(ctx, run, err)
 	}

@@ -62,11 +62,11 @@ func TestEngineAppliesAndRecords(t *testing.T) {
 	w := newEngineWorld()
 	w.src.Set(plan.Snapshot{Users: users(3, true), Groups: []plan.SourceGroup{{ID: "g1", Name: "devs", MemberIDs: []string{"ida"}}}})
 	ctx := context.Background()
-	run, err := w.eng.Reconcile(ctx, live.TriggerAuto)
+	run, err := w.eng.Reconcile(ctx, plan.TriggerAuto)
 	if err != nil {
 		t.Fatalf("Reconcile: %v", err)
 	}
-	if run.Outcome != live.OutcomeApplied || run.Trigger != live.TriggerAuto || len(run.Actions) == 0 {
+	if run.Outcome != plan.OutcomeApplied || run.Trigger != plan.TriggerAuto || len(run.Actions) == 0 {
 		t.Fatalf("run = %+v, want applied auto run with actions", run)
 	}
 	if w.target.User("usera") == nil {
@@ -75,22 +75,22 @@ func TestEngineAppliesAndRecords(t *testing.T) {
 	if m, _ := w.target.Members("devs"); len(m) != 1 || m[0] != "usera" {
 		t.Errorf("devs members = %v, want [usera]", m)
 	}
-	if got := w.runs(t); len(got) != 1 || got[0].Trigger != live.TriggerAuto {
+	if got := w.runs(t); len(got) != 1 || got[0].Trigger != plan.TriggerAuto {
 		t.Fatalf("audit log = %+v, want the auto run", got)
 	}
 
 	// Nothing changed: an auto no-op is not logged, a periodic one is.
-	run, err = w.eng.Reconcile(ctx, live.TriggerAuto)
-	if err != nil || run.Outcome != live.OutcomeApplied || run.Message != "no changes" {
+	run, err = w.eng.Reconcile(ctx, plan.TriggerAuto)
+	if err != nil || run.Outcome != plan.OutcomeApplied || run.Message != "no changes" {
 		t.Fatalf("second auto reconcile = %+v, %v; want applied with no changes", run, err)
 	}
 	if n := len(w.runs(t)); n != 1 {
 		t.Errorf("audit log has %d runs after an auto no-op, want 1", n)
 	}
-	if _, err := w.eng.Reconcile(ctx, live.TriggerReconcile); err != nil {
+	if _, err := w.eng.Reconcile(ctx, plan.TriggerReconcile); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.runs(t); len(got) != 2 || got[0].Trigger != live.TriggerReconcile || got[0].Message != "no changes" {
+	if got := w.runs(t); len(got) != 2 || got[0].Trigger != plan.TriggerReconcile || got[0].Message != "no changes" {
 		t.Errorf("audit log = %+v, want the periodic no-op first", got)
 	}
 	if n := w.target.Calls["CreateUser usera"]; n != 1 {
@@ -103,22 +103,22 @@ func TestEngineRefusesOverThreshold(t *testing.T) {
 	w.cfg.Safety.MaxDeactivations = config.Threshold{Set: true, Count: 1}
 	w.src.Set(plan.Snapshot{Users: users(4, true)})
 	ctx := context.Background()
-	if _, err := w.eng.Reconcile(ctx, live.TriggerAuto); err != nil {
+	if _, err := w.eng.Reconcile(ctx, plan.TriggerAuto); err != nil {
 		t.Fatal(err)
 	}
 	calls := w.target.TotalCalls()
 	w.src.Set(plan.Snapshot{Users: users(4, false)})
-	run, err := w.eng.Reconcile(ctx, live.TriggerAuto)
+	run, err := w.eng.Reconcile(ctx, plan.TriggerAuto)
 	if err != nil {
 		t.Fatalf("a refused reconcile is not an error: %v", err)
 	}
-	if run.Outcome != live.OutcomeRefused || !strings.Contains(run.Message, "max_deactivations") {
+	if run.Outcome != plan.OutcomeRefused || !strings.Contains(run.Message, "max_deactivations") {
 		t.Errorf("run = %+v, want refused naming max_deactivations", run)
 	}
 	if got := w.target.TotalCalls(); got != calls {
 		t.Errorf("Confluence got %d more calls; a refused reconcile must change nothing", got-calls)
 	}
-	if got := w.runs(t); got[0].Outcome != live.OutcomeRefused {
+	if got := w.runs(t); got[0].Outcome != plan.OutcomeRefused {
 		t.Errorf("latest audit run = %+v, want the refusal recorded", got[0])
 	}
 }
@@ -127,17 +127,17 @@ func TestEngineSourceHealthGuard(t *testing.T) {
 	w := newEngineWorld()
 	w.src.Set(plan.Snapshot{Users: users(6, true)})
 	ctx := context.Background()
-	if _, err := w.eng.Reconcile(ctx, live.TriggerAuto); err != nil {
+	if _, err := w.eng.Reconcile(ctx, plan.TriggerAuto); err != nil {
 		t.Fatal(err)
 	}
 	var seen *plan.Plan
 	w.eng.OnPlan = func(p *plan.Plan) { seen = p }
 	w.src.Set(plan.Snapshot{Users: users(1, true)})
-	run, err := w.eng.Reconcile(ctx, live.TriggerReconcile)
+	run, err := w.eng.Reconcile(ctx, plan.TriggerReconcile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Outcome != live.OutcomeRefused || !strings.Contains(run.Message, "idp entra left out") {
+	if run.Outcome != plan.OutcomeRefused || !strings.Contains(run.Message, "idp entra left out") {
 		t.Errorf("run = %+v, want refused saying entra was left out", run)
 	}
 	if seen == nil || len(seen.Skipped) != 1 {
@@ -152,11 +152,11 @@ func TestEnginePartialIsAnOutcomeNotAnError(t *testing.T) {
 	w := newEngineWorld()
 	w.target.Fail["CreateUser userb"] = plan.ErrNotFound
 	w.src.Set(plan.Snapshot{Users: users(3, true)})
-	run, err := w.eng.Reconcile(context.Background(), live.TriggerAuto)
+	run, err := w.eng.Reconcile(context.Background(), plan.TriggerAuto)
 	if err != nil {
 		t.Fatalf("Reconcile: %v", err)
 	}
-	if run.Outcome != live.OutcomePartial {
+	if run.Outcome != plan.OutcomePartial {
 		t.Errorf("outcome = %q, want partial", run.Outcome)
 	}
 	failed := 0
@@ -226,11 +226,11 @@ func TestReconcilerWithEngine(t *testing.T) {
 func TestEngineFreshEmptyIdPIsNotARefusal(t *testing.T) {
 	w := newEngineWorld()
 	// Nothing pushed yet, nothing ever read.
-	run, err := w.eng.Reconcile(context.Background(), live.TriggerReconcile)
+	run, err := w.eng.Reconcile(context.Background(), plan.TriggerReconcile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Outcome != live.OutcomeApplied || !strings.Contains(run.Message, "no changes; idp entra left out") {
+	if run.Outcome != plan.OutcomeApplied || !strings.Contains(run.Message, "no changes; idp entra left out") {
 		t.Errorf("run = %+v, want applied with no changes, saying entra was left out", run)
 	}
 }
@@ -246,20 +246,20 @@ func TestEngineSourceFailureIsNotSuccess(t *testing.T) {
 	w.eng.Sources["corp"] = corp
 	ctx := context.Background()
 
-	run, err := w.eng.Reconcile(ctx, live.TriggerReconcile)
+	run, err := w.eng.Reconcile(ctx, plan.TriggerReconcile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Outcome != live.OutcomeRefused || !strings.Contains(run.Message, "idp corp left out: its source failed") {
+	if run.Outcome != plan.OutcomeRefused || !strings.Contains(run.Message, "idp corp left out: its source failed") {
 		t.Errorf("empty plan with a failed IdP: run = %+v, want refused naming corp", run)
 	}
 
 	w.src.Set(plan.Snapshot{Users: users(2, true)})
-	run, err = w.eng.Reconcile(ctx, live.TriggerAuto)
+	run, err = w.eng.Reconcile(ctx, plan.TriggerAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Outcome != live.OutcomePartial || !strings.Contains(run.Message, "idp corp left out") || w.target.User("usera") == nil {
+	if run.Outcome != plan.OutcomePartial || !strings.Contains(run.Message, "idp corp left out") || w.target.User("usera") == nil {
 		t.Errorf("changes with a failed IdP: run = %+v, want partial with entra's changes made", run)
 	}
 	if h, _, _ := w.state.Health(ctx, "corp"); h.Healthy || !strings.Contains(h.LastFailureCause, "Invalid Credentials") {

@@ -25,22 +25,6 @@ import (
 	"github.com/confsync/confsync/plan"
 )
 
-// Triggers recorded in the audit log for the runs the reconciler starts.
-const (
-	// TriggerAuto is a reconcile scheduled by SCIM changes.
-	TriggerAuto = "auto"
-	// TriggerReconcile is the periodic (and start-up) full reconcile.
-	TriggerReconcile = "reconcile"
-)
-
-// Run outcomes, as the engine records them in plan.Run.Outcome.
-const (
-	OutcomeApplied = "applied"
-	OutcomePartial = "partial"
-	OutcomeRefused = "refused"
-	OutcomeError   = "error"
-)
-
 // Runner plans and applies once, with the engine, thresholds and
 // source-health guard of `confsync apply`, and records the run in the audit
 // log under the given trigger. The reconciler holds the apply lock while
@@ -52,7 +36,7 @@ const (
 // a run that could not be planned returns an error (and, when it could tell,
 // a Run with Outcome "error").
 type Runner interface {
-	Reconcile(ctx context.Context, trigger string) (plan.Run, error)
+	Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run, error)
 }
 
 // Locker is the apply lock of plan.StateStore.
@@ -69,7 +53,7 @@ type Observer interface {
 	// Pending reports the SCIM writes seen but not yet reconciled.
 	Pending(n int64)
 	// Reconciled reports a finished reconcile attempt that ran the engine.
-	Reconciled(trigger string, run plan.Run, took time.Duration)
+	Reconciled(trigger plan.Trigger, run plan.Run, took time.Duration)
 	// TookOver reports that this replica took the apply lock over from a
 	// holder whose lease had expired: it stopped without releasing it.
 	TookOver(t Takeover)
@@ -143,7 +127,7 @@ type Status struct {
 	// finished; zero before the first.
 	LastSuccess time.Time
 	// Last holds the last finished reconcile per trigger.
-	Last map[string]RunStatus
+	Last map[plan.Trigger]RunStatus
 	// Waiting says why a due reconcile has not started ("" when none is
 	// waiting): the lock is held by another replica, or a retry backs off.
 	Waiting string
@@ -156,7 +140,7 @@ type Status struct {
 type RunStatus struct {
 	Started  time.Time
 	Finished time.Time
-	Outcome  string
+	Outcome  plan.Outcome
 	Message  string
 	Actions  int // actions attempted
 	Failed   int // actions that failed
@@ -202,7 +186,7 @@ func New(opts Options) (*Reconciler, error) {
 		st: Status{
 			Holder:  opts.Holder,
 			Pending: map[string]int64{},
-			Last:    map[string]RunStatus{},
+			Last:    map[plan.Trigger]RunStatus{},
 		},
 	}
 	r.lease = &plan.Lease{Lock: opts.Lock, Holder: opts.Holder, TTL: opts.LockTTL, Logger: r.log}
@@ -230,7 +214,7 @@ func (r *Reconciler) Status() Status {
 	for k, v := range r.st.Pending {
 		s.Pending[k] = v
 	}
-	s.Last = make(map[string]RunStatus, len(r.st.Last))
+	s.Last = make(map[plan.Trigger]RunStatus, len(r.st.Last))
 	for k, v := range r.st.Last {
 		s.Last[k] = v
 	}
@@ -304,10 +288,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		}
 		switch {
 		case !l.fullDue.IsZero() && !now.Before(l.fullDue):
-			r.attempt(ctx, l, TriggerReconcile)
+			r.attempt(ctx, l, plan.TriggerReconcile)
 		case l.deb.pending() && !now.Before(l.retryAt):
 			if due, _ := l.deb.due(); !now.Before(due) {
-				r.attempt(ctx, l, TriggerAuto)
+				r.attempt(ctx, l, plan.TriggerAuto)
 			}
 		}
 		timer.Reset(time.Until(r.nextWake(l)))
@@ -398,7 +382,7 @@ func (r *Reconciler) setWaiting(why string) {
 }
 
 // attempt takes the lock and runs one reconcile.
-func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
+func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger plan.Trigger) {
 	now := time.Now()
 	err := r.lease.Acquire(ctx)
 	// A holder seen at the last attempt (a poll ago) whose lease has run
@@ -430,7 +414,7 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 			l.busy, l.busyAt = &le.Lock, now
 			r.log.Debug("reconcile waits for the apply lock", "trigger", trigger, "lock_holder", le.Lock.Holder)
 			l.retryAt = now.Add(r.opts.Poll)
-			if trigger == TriggerReconcile {
+			if trigger == plan.TriggerReconcile {
 				l.fullDue = l.retryAt
 			}
 			return
@@ -473,9 +457,9 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 	r.release(ctx)
 
 	if run.Outcome == "" {
-		run.Outcome = OutcomeApplied
+		run.Outcome = plan.OutcomeApplied
 		if err != nil {
-			run.Outcome = OutcomeError
+			run.Outcome = plan.OutcomeError
 		}
 	}
 	if err != nil && run.Message == "" {
@@ -496,7 +480,7 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 	r.mu.Lock()
 	r.st.Applying = false
 	r.st.Last[trigger] = rs
-	if run.Outcome == OutcomeApplied {
+	if run.Outcome == plan.OutcomeApplied {
 		r.st.LastSuccess = run.Finished
 	}
 	r.mu.Unlock()
@@ -517,21 +501,21 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 	for idp, rev := range snap {
 		l.tried[idp] = rev
 	}
-	if trigger == TriggerReconcile || run.Outcome == OutcomeApplied {
+	if trigger == plan.TriggerReconcile || run.Outcome == plan.OutcomeApplied {
 		l.fullDue = time.Time{}
 		if r.opts.Interval > 0 {
 			l.fullDue = end.Add(r.opts.Interval)
 		}
 	}
 	switch run.Outcome {
-	case OutcomeApplied:
+	case plan.OutcomeApplied:
 		log.Info("reconcile finished")
 		for idp, rev := range snap {
 			l.done[idp] = rev
 		}
 		l.failures = 0
 		l.retryAt = time.Time{}
-	case OutcomeRefused:
+	case plan.OutcomeRefused:
 		// Applying the same plan again would be refused again: wait for the
 		// next change or full reconcile. Pending keeps counting the changes.
 		log.Warn("reconcile refused; nothing was applied")
@@ -546,11 +530,11 @@ func (r *Reconciler) attempt(ctx context.Context, l *loop, trigger string) {
 
 // reconcile runs the Runner, turning a panic into an error: a bug met by
 // one plan must not take the SCIM endpoint down with it.
-func (r *Reconciler) reconcile(ctx context.Context, trigger string) (run plan.Run, err error) {
+func (r *Reconciler) reconcile(ctx context.Context, trigger plan.Trigger) (run plan.Run, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("the reconcile panicked", "trigger", trigger, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			run = plan.Run{Trigger: trigger, Outcome: OutcomeError, Message: "internal error: the reconcile panicked; see serve's log"}
+			run = plan.Run{Trigger: trigger, Outcome: plan.OutcomeError, Message: "internal error: the reconcile panicked; see serve's log"}
 			err = fmt.Errorf("reconcile panicked: %v", p)
 		}
 	}()
@@ -558,12 +542,12 @@ func (r *Reconciler) reconcile(ctx context.Context, trigger string) (run plan.Ru
 }
 
 // failed schedules a retry with backoff.
-func (r *Reconciler) failed(l *loop, now time.Time, trigger, why string) {
+func (r *Reconciler) failed(l *loop, now time.Time, trigger plan.Trigger, why string) {
 	wait := backoff(l.failures, max(10*time.Second, r.opts.Debounce), r.opts.RetryMax)
 	l.failures++
 	l.retryAt = now.Add(wait)
 	l.deb.changed(now)
-	if trigger == TriggerReconcile && !l.fullDue.IsZero() && l.fullDue.Before(l.retryAt) {
+	if trigger == plan.TriggerReconcile && !l.fullDue.IsZero() && l.fullDue.Before(l.retryAt) {
 		l.fullDue = l.retryAt
 	}
 	if why != "" {

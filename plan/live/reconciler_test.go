@@ -83,7 +83,7 @@ func (r *revs) bump(idp string) int64 {
 
 // call is one Reconcile call seen by fakeRunner.
 type call struct {
-	trigger  string
+	trigger  plan.Trigger
 	revision int64 // the revision of "entra" when the run read its sources
 	holder   string
 }
@@ -96,7 +96,7 @@ type fakeRunner struct {
 	lock     *memLock
 	inFlight *atomic.Int32 // shared by runners of several replicas
 	maxSeen  *atomic.Int32
-	outcome  string
+	outcome  plan.Outcome
 	block    chan struct{}
 
 	mu    sync.Mutex
@@ -104,7 +104,7 @@ type fakeRunner struct {
 	ctxOK []bool // per call: ctx was still live when the run ended
 }
 
-func (f *fakeRunner) Reconcile(ctx context.Context, trigger string) (plan.Run, error) {
+func (f *fakeRunner) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run, error) {
 	n := f.inFlight.Add(1)
 	defer f.inFlight.Add(-1)
 	for {
@@ -129,11 +129,11 @@ func (f *fakeRunner) Reconcile(ctx context.Context, trigger string) (plan.Run, e
 	f.ctxOK = append(f.ctxOK, ctx.Err() == nil)
 	f.mu.Unlock()
 	if err != nil {
-		return plan.Run{Trigger: trigger, Outcome: OutcomeError, Message: "stopped"}, err
+		return plan.Run{Trigger: trigger, Outcome: plan.OutcomeError, Message: "stopped"}, err
 	}
 	out := f.outcome
 	if out == "" {
-		out = OutcomeApplied
+		out = plan.OutcomeApplied
 	}
 	return plan.Run{Trigger: trigger, Outcome: out, Message: f.name, Actions: []plan.RunAction{{Action: "create", Object: "user x"}}}, nil
 }
@@ -210,7 +210,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func hasRun(runners []*fakeRunner, trigger string, atLeastRev int64) bool {
+func hasRun(runners []*fakeRunner, trigger plan.Trigger, atLeastRev int64) bool {
 	for _, f := range runners {
 		for _, c := range f.snapshot() {
 			if c.trigger == trigger && c.revision >= atLeastRev {
@@ -224,8 +224,8 @@ func hasRun(runners []*fakeRunner, trigger string, atLeastRev int64) bool {
 func TestStartupFullReconcile(t *testing.T) {
 	w := newWorld()
 	rp := w.start(t, "a", nil)
-	eventually(t, "the start-up reconcile ran", func() bool { return hasRun([]*fakeRunner{rp.runner}, TriggerReconcile, 0) })
-	eventually(t, "its status is recorded", func() bool { return rp.r.Status().Last[TriggerReconcile].Outcome == OutcomeApplied })
+	eventually(t, "the start-up reconcile ran", func() bool { return hasRun([]*fakeRunner{rp.runner}, plan.TriggerReconcile, 0) })
+	eventually(t, "its status is recorded", func() bool { return rp.r.Status().Last[plan.TriggerReconcile].Outcome == plan.OutcomeApplied })
 	c := rp.runner.snapshot()[0]
 	if c.holder != "a" {
 		t.Errorf("the run held the lock as %q, want %q", c.holder, "a")
@@ -239,23 +239,23 @@ func TestStartupFullReconcile(t *testing.T) {
 func TestLocalChangeSchedulesAutoReconcileCoveringIt(t *testing.T) {
 	w := newWorld()
 	rp := w.start(t, "a", nil)
-	eventually(t, "the start-up reconcile ran", func() bool { return hasRun([]*fakeRunner{rp.runner}, TriggerReconcile, 0) })
+	eventually(t, "the start-up reconcile ran", func() bool { return hasRun([]*fakeRunner{rp.runner}, plan.TriggerReconcile, 0) })
 	var last int64
 	for range 5 {
 		last = w.revs.bump("entra")
 		rp.r.Notify("entra")
 	}
-	eventually(t, "an auto reconcile read the last change", func() bool { return hasRun([]*fakeRunner{rp.runner}, TriggerAuto, last) })
+	eventually(t, "an auto reconcile read the last change", func() bool { return hasRun([]*fakeRunner{rp.runner}, plan.TriggerAuto, last) })
 	eventually(t, "nothing is pending", func() bool { return rp.r.Status().Pending["entra"] == 0 })
 }
 
 func TestRemoteChangeIsFoundByPolling(t *testing.T) {
 	w := newWorld()
 	rp := w.start(t, "a", nil)
-	eventually(t, "the start-up reconcile ran", func() bool { return hasRun([]*fakeRunner{rp.runner}, TriggerReconcile, 0) })
+	eventually(t, "the start-up reconcile ran", func() bool { return hasRun([]*fakeRunner{rp.runner}, plan.TriggerReconcile, 0) })
 	// Another replica acknowledged a write: no Notify here.
 	rev := w.revs.bump("entra")
-	eventually(t, "an auto reconcile read the remote change", func() bool { return hasRun([]*fakeRunner{rp.runner}, TriggerAuto, rev) })
+	eventually(t, "an auto reconcile read the remote change", func() bool { return hasRun([]*fakeRunner{rp.runner}, plan.TriggerAuto, rev) })
 }
 
 func TestPeriodicReconcile(t *testing.T) {
@@ -264,7 +264,7 @@ func TestPeriodicReconcile(t *testing.T) {
 	eventually(t, "three full reconciles ran", func() bool {
 		n := 0
 		for _, c := range rp.runner.snapshot() {
-			if c.trigger == TriggerReconcile {
+			if c.trigger == plan.TriggerReconcile {
 				n++
 			}
 		}
@@ -293,7 +293,7 @@ func TestTwoReplicasNeverApplyAtOnce(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	eventually(t, "a reconcile covered the last change", func() bool {
-		return hasRun([]*fakeRunner{a.runner, b.runner}, TriggerAuto, last)
+		return hasRun([]*fakeRunner{a.runner, b.runner}, plan.TriggerAuto, last)
 	})
 	if m := w.maxSeen.Load(); m != 1 {
 		t.Errorf("%d reconciles ran at once, want 1", m)
@@ -310,7 +310,7 @@ func TestDeadHoldersLeaseExpires(t *testing.T) {
 		return strings.Contains(rp.r.Status().Waiting, "dead replica")
 	})
 	eventually(t, "the reconcile ran after the lease expired", func() bool {
-		return hasRun([]*fakeRunner{rp.runner}, TriggerReconcile, 0)
+		return hasRun([]*fakeRunner{rp.runner}, plan.TriggerReconcile, 0)
 	})
 	if c := rp.runner.snapshot()[0]; c.holder != "a" {
 		t.Errorf("ran with lock holder %q, want a", c.holder)
@@ -369,7 +369,7 @@ func TestTakeOverWhenTheApplyingReplicaDies(t *testing.T) {
 	// a's machine is gone: no renewal, no release.
 	aLock.dead.Store(true)
 	eventually(t, "b took over and reconciled the change", func() bool {
-		return hasRun([]*fakeRunner{b.runner}, TriggerAuto, rev) || hasRun([]*fakeRunner{b.runner}, TriggerReconcile, rev)
+		return hasRun([]*fakeRunner{b.runner}, plan.TriggerAuto, rev) || hasRun([]*fakeRunner{b.runner}, plan.TriggerReconcile, rev)
 	})
 	// a, cut off, stops its own run once its lease cannot be renewed.
 	eventually(t, "a's run stopped", func() bool { return len(a.runner.contexts()) > 0 })
@@ -422,12 +422,12 @@ func TestShutdownStopsTheRunAndReleasesTheLock(t *testing.T) {
 
 func TestRefusedReconcileKeepsChangesPending(t *testing.T) {
 	w := newWorld()
-	rp := w.start(t, "a", func(_ *Options, f *fakeRunner) { f.outcome = OutcomeRefused })
-	eventually(t, "the start-up reconcile ran", func() bool { return hasRun([]*fakeRunner{rp.runner}, TriggerReconcile, 0) })
+	rp := w.start(t, "a", func(_ *Options, f *fakeRunner) { f.outcome = plan.OutcomeRefused })
+	eventually(t, "the start-up reconcile ran", func() bool { return hasRun([]*fakeRunner{rp.runner}, plan.TriggerReconcile, 0) })
 	rev := w.revs.bump("entra")
 	rp.r.Notify("entra")
 	eventually(t, "the auto reconcile was refused", func() bool {
-		return hasRun([]*fakeRunner{rp.runner}, TriggerAuto, rev) && rp.r.Status().Last[TriggerAuto].Outcome == OutcomeRefused
+		return hasRun([]*fakeRunner{rp.runner}, plan.TriggerAuto, rev) && rp.r.Status().Last[plan.TriggerAuto].Outcome == plan.OutcomeRefused
 	})
 	st := rp.r.Status()
 	if st.Pending["entra"] != 1 {
@@ -450,9 +450,9 @@ func (o *countingObserver) Pending(n int64) {
 	o.mu.Unlock()
 }
 
-func (o *countingObserver) Reconciled(trigger string, run plan.Run, _ time.Duration) {
+func (o *countingObserver) Reconciled(trigger plan.Trigger, run plan.Run, _ time.Duration) {
 	o.mu.Lock()
-	o.outcomes[trigger+" "+run.Outcome]++
+	o.outcomes[string(trigger)+" "+string(run.Outcome)]++
 	o.mu.Unlock()
 }
 
@@ -503,7 +503,7 @@ func TestNewRequiresItsParts(t *testing.T) {
 
 type panickyRunner struct{ calls atomic.Int32 }
 
-func (p *panickyRunner) Reconcile(context.Context, string) (plan.Run, error) {
+func (p *panickyRunner) Reconcile(context.Context, plan.Trigger) (plan.Run, error) {
 	p.calls.Add(1)
 	panic("index out of range")
 }
@@ -513,7 +513,7 @@ func TestPanicInARunIsAFailedRun(t *testing.T) {
 	pr := &panickyRunner{}
 	rp := w.start(t, "a", func(o *Options, _ *fakeRunner) { o.Runner = pr })
 	eventually(t, "the panic was turned into a failed run", func() bool {
-		return rp.r.Status().Last[TriggerReconcile].Outcome == OutcomeError
+		return rp.r.Status().Last[plan.TriggerReconcile].Outcome == plan.OutcomeError
 	})
 	if !strings.Contains(rp.r.Status().Waiting, "retrying at") {
 		t.Errorf("waiting = %q, want a retry scheduled", rp.r.Status().Waiting)

@@ -406,7 +406,7 @@ func (s *State) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error)
 	defer s.mu.Unlock()
 	for i := len(s.runs) - 1; i >= 0; i-- {
 		r := s.runs[i]
-		if planID != "" && r.PlanID == planID && (r.Outcome == "applied" || r.Outcome == "partial") {
+		if planID != "" && r.PlanID == planID && (r.Outcome == plan.OutcomeApplied || r.Outcome == plan.OutcomePartial) {
 			r.Actions = nil
 			return &r, nil
 		}

@@ -133,19 +133,17 @@ func (m *Metrics) ObserveStore(op string, d time.Duration, failed bool) {
 // Pending implements live.Observer.
 func (m *Metrics) Pending(n int64) { m.pending.Set(float64(n)) }
 
-var outcomes = []string{live.OutcomeApplied, live.OutcomePartial, live.OutcomeRefused, live.OutcomeError}
-
 // Reconciled implements live.Observer: it counts the reconcile, its actions
 // by kind and result, and sets the last-success time.
-func (m *Metrics) Reconciled(trigger string, run plan.Run, took time.Duration) {
-	m.reconciles.WithLabelValues(trigger, run.Outcome).Inc()
-	m.reconcileDur.WithLabelValues(trigger).Observe(took.Seconds())
-	for _, o := range outcomes {
+func (m *Metrics) Reconciled(trigger plan.Trigger, run plan.Run, took time.Duration) {
+	m.reconciles.WithLabelValues(string(trigger), string(run.Outcome)).Inc()
+	m.reconcileDur.WithLabelValues(string(trigger)).Observe(took.Seconds())
+	for _, o := range plan.Outcomes() {
 		v := 0.0
 		if o == run.Outcome {
 			v = 1
 		}
-		m.lastOutcome.WithLabelValues(trigger, o).Set(v)
+		m.lastOutcome.WithLabelValues(string(trigger), string(o)).Set(v)
 	}
 	for _, a := range run.Actions {
 		result := "ok"
@@ -155,7 +153,7 @@ func (m *Metrics) Reconciled(trigger string, run plan.Run, took time.Duration) {
 		kind, _, _ := strings.Cut(a.Object, " ")
 		m.actions.WithLabelValues(a.Action, kind, result).Inc()
 	}
-	if run.Outcome == live.OutcomeApplied {
+	if run.Outcome == plan.OutcomeApplied {
 		at := run.Finished
 		if at.IsZero() {
 			at = time.Now()

@@ -14,13 +14,13 @@ type History struct {
 
 // Run is one apply of the audit log.
 type Run struct {
-	ID       string    `json:"id"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
-	Trigger  string    `json:"trigger"`
+	ID       string       `json:"id"`
+	Started  time.Time    `json:"started"`
+	Finished time.Time    `json:"finished"`
+	Trigger  plan.Trigger `json:"trigger"`
 	// Outcome is applied, partial, refused or error.
-	Outcome string `json:"outcome"`
-	Message string `json:"message"`
+	Outcome plan.Outcome `json:"outcome"`
+	Message string       `json:"message"`
 	// Applied and Failed count the actions by result.
 	Applied int         `json:"applied"`
 	Failed  int         `json:"failed"`

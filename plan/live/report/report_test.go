@@ -141,7 +141,7 @@ func TestHistory(t *testing.T) {
 
 type nopRunner struct{}
 
-func (nopRunner) Reconcile(context.Context, string) (plan.Run, error) {
+func (nopRunner) Reconcile(context.Context, plan.Trigger) (plan.Run, error) {
 	return plan.Run{Outcome: "applied", Message: "no changes"}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/live"
 )
 
@@ -56,13 +57,13 @@ type ServeTakeover struct {
 
 // ServeRun is a replica's last reconcile of one trigger.
 type ServeRun struct {
-	Trigger  string    `json:"trigger"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
-	Outcome  string    `json:"outcome"`
-	Message  string    `json:"message"`
-	Actions  int       `json:"actions"`
-	Failed   int       `json:"failed"`
+	Trigger  plan.Trigger `json:"trigger"`
+	Started  time.Time    `json:"started"`
+	Finished time.Time    `json:"finished"`
+	Outcome  plan.Outcome `json:"outcome"`
+	Message  string       `json:"message"`
+	Actions  int          `json:"actions"`
+	Failed   int          `json:"failed"`
 }
 
 // NewServeStatus converts a reconciler's status; r nil means auto_apply is

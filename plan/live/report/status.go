@@ -33,7 +33,7 @@ type Reader interface {
 }
 
 // Triggers lists the run triggers status reports, in display order.
-var Triggers = []string{"auto", "reconcile", "cli"}
+var Triggers = []plan.Trigger{plan.TriggerAuto, plan.TriggerReconcile, plan.TriggerCLI}
 
 // runScan bounds how far back status looks for each trigger's last run.
 const runScan = 500
@@ -130,8 +130,8 @@ type LockStatus struct {
 
 // TriggerRun is the last run of one trigger.
 type TriggerRun struct {
-	Trigger string `json:"trigger"`
-	Run     Run    `json:"run"`
+	Trigger plan.Trigger `json:"trigger"`
+	Run     Run          `json:"run"`
 }
 
 // Collect reads the status of every IdP of cfg from r.
@@ -177,7 +177,7 @@ func Collect(ctx context.Context, cfg *config.Config, r Reader, now time.Time) (
 	if err != nil {
 		return nil, fmt.Errorf("read the audit log: %w", err)
 	}
-	seen := map[string]bool{}
+	seen := map[plan.Trigger]bool{}
 	for _, run := range runs { // newest first
 		if seen[run.Trigger] {
 			continue
@@ -189,7 +189,7 @@ func Collect(ctx context.Context, cfg *config.Config, r Reader, now time.Time) (
 	return st, nil
 }
 
-func triggerRank(t string) int {
+func triggerRank(t plan.Trigger) int {
 	if i := slices.Index(Triggers, t); i >= 0 {
 		return i
 	}

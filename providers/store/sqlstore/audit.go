@@ -22,7 +22,7 @@ func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
 	err := s.write(ctx, func(t *txn) error {
 		if _, err := t.exec(`INSERT INTO audit_runs (id, started, finished, run_trigger, outcome, message, plan_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, stamp(r.Started), micros(r.Finished), r.Trigger, r.Outcome, r.Message, r.PlanID); err != nil {
+			r.ID, stamp(r.Started), micros(r.Finished), string(r.Trigger), string(r.Outcome), r.Message, r.PlanID); err != nil {
 			return err
 		}
 		acts := r.Actions
@@ -73,10 +73,12 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
 	for rows.Next() {
 		var r plan.Run
 		var started, finished int64
-		if err := rows.Scan(&r.ID, &started, &finished, &r.Trigger, &r.Outcome, &r.Message, &r.PlanID); err != nil {
+		var trigger, outcome string
+		if err := rows.Scan(&r.ID, &started, &finished, &trigger, &outcome, &r.Message, &r.PlanID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
+		r.Trigger, r.Outcome = plan.Trigger(trigger), plan.Outcome(outcome)
 		r.Started = fromMicros(started)
 		if finished != 0 {
 			r.Finished = fromMicros(finished)
@@ -138,9 +140,11 @@ func (s *Store) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error)
 	}
 	var r plan.Run
 	var started, finished int64
+	var trigger, outcome string
 	err := s.queryRow(ctx, `SELECT id, started, finished, run_trigger, outcome, message, plan_id FROM audit_runs
-		WHERE plan_id = ? AND outcome IN ('applied', 'partial') ORDER BY seq DESC LIMIT 1`, planID).
-		Scan(&r.ID, &started, &finished, &r.Trigger, &r.Outcome, &r.Message, &r.PlanID)
+		WHERE plan_id = ? AND outcome IN (?, ?) ORDER BY seq DESC LIMIT 1`, planID, string(plan.OutcomeApplied), string(plan.OutcomePartial)).
+		Scan(&r.ID, &started, &finished, &trigger, &outcome, &r.Message, &r.PlanID)
+	r.Trigger, r.Outcome = plan.Trigger(trigger), plan.Outcome(outcome)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/live/report"
 )
 
@@ -148,7 +149,7 @@ func (p *page) overview(w http.ResponseWriter, r *http.Request) error {
 		},
 	}
 	for _, run := range hist {
-		if run.Outcome == "refused" && len(d.Refused) < recentRuns {
+		if run.Outcome == plan.OutcomeRefused && len(d.Refused) < recentRuns {
 			d.Refused = append(d.Refused, run)
 		}
 	}
