@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/confsync/confsync/providers/scim/filter"
 )
 
 // attributesSchema is the body of an idp's attributes block.
@@ -66,7 +68,8 @@ func CheckSourceAttribute(kind, attr string) error {
 		}
 		return nil
 	}
-	_, err := ParseSCIMPath(attr)
+	// The one SCIM path grammar, the SCIM server's, in its strict form.
+	_, err := filter.ParseStrictPath(attr)
 	return err
 }
 

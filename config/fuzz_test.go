@@ -112,29 +112,6 @@ func FuzzFormat(f *testing.F) {
 	})
 }
 
-// FuzzSCIMPath: ParseSCIMPath never panics, and what it accepts renders
-// back to a path that parses to the same thing.
-func FuzzSCIMPath(f *testing.F) {
-	for _, s := range []string{
-		"userName", `emails[type eq "work"].value`, "name.givenName",
-		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-		`addresses[type eq "work" and (primary eq true or not (country pr))].locality`,
-		`x[a eq "]"]`, "", "[", "a.b.c",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		p, err := ParseSCIMPath(s)
-		if err != nil {
-			return
-		}
-		q, err := ParseSCIMPath(p.String())
-		if err != nil || q != p {
-			t.Errorf("ParseSCIMPath(%q) = %+v, but its String %q parses to %+v, %v", s, p, p.String(), q, err)
-		}
-	})
-}
-
 // FuzzVarFile: a variable file of any content never panics Load, its
 // diagnostics render, and a sensitive variable's value from it never
 // reaches them.

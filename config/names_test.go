@@ -50,45 +50,43 @@ func TestValidGroupName(t *testing.T) {
 	}
 }
 
-func TestParseSCIMPath(t *testing.T) {
+// TestSCIMSourceAttribute: a scim IdP's source attributes are checked by
+// the SCIM server's own path grammar (providers/scim/filter), strictly.
+func TestSCIMSourceAttribute(t *testing.T) {
 	for _, tc := range []struct {
-		in   string
-		want SCIMPath
-		err  string
+		in  string
+		err string // "" when accepted
 	}{
-		{in: "userName", want: SCIMPath{Attribute: "userName"}},
-		{in: "name.givenName", want: SCIMPath{Attribute: "name", SubAttribute: "givenName"}},
-		{in: `emails[type eq "work"].value`, want: SCIMPath{Attribute: "emails", Filter: `type eq "work"`, SubAttribute: "value"}},
-		{in: `emails[type eq "work"]`, want: SCIMPath{Attribute: "emails", Filter: `type eq "work"`}},
-		{in: `emails[primary eq true].value`, want: SCIMPath{Attribute: "emails", Filter: `primary eq true`, SubAttribute: "value"}},
-		{in: `addresses[type eq "a]b" and not (country pr)].locality`, want: SCIMPath{Attribute: "addresses", Filter: `type eq "a]b" and not (country pr)`, SubAttribute: "locality"}},
-		{in: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-			want: SCIMPath{URN: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", Attribute: "department"}},
-		{in: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-			want: SCIMPath{URN: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", Attribute: "manager", SubAttribute: "value"}},
-		{in: "members.$ref", want: SCIMPath{Attribute: "members", SubAttribute: "$ref"}},
-		{in: "", err: "empty"},
-		{in: "1abc", err: "must start with a letter"},
-		{in: "user name", err: "contains"},
-		{in: "a.b.c", err: "contains"},
-		{in: `emails[type eq "work"`, err: "no closing ]"},
-		{in: `emails[]`, err: "empty"},
-		{in: `emails[type eq work].value`, err: "not a value"},
-		{in: `emails[type xx "work"]`, err: "not a SCIM operator"},
-		{in: `emails[type eq "work"]value`, err: "only .subAttribute"},
-		{in: `emails.value[type eq "work"]`, err: "before any sub-attribute"},
-		{in: `emails[(type eq "work"]`, err: "no closing )"},
+		{in: "userName"},
+		{in: "name.givenName"},
+		{in: `emails[type eq "work"].value`},
+		{in: `emails[type eq "work"]`},
+		{in: `emails[primary eq true].value`},
+		{in: `addresses[type eq "a]b" and not (country pr)].locality`},
+		{in: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"},
+		{in: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"},
+		{in: "members.$ref"},
+		{in: "", err: "empty path"},
+		{in: "1abc", err: "invalid attribute path"},
+		{in: "_abc", err: "must start with a letter"},
+		{in: "user name", err: "unexpected"},
+		{in: "a.b.c", err: "invalid attribute path"},
+		{in: `emails[type eq "work"`, err: "missing ]"},
+		{in: `emails[]`, err: "attribute name expected"},
+		{in: `emails[type eq work].value`, err: "write strings in double quotes"},
+		{in: `emails[type xx "work"]`, err: "unknown operator"},
+		{in: `emails[type eq "work"]value`, err: "unexpected"},
+		{in: `emails.value[type eq "work"]`, err: "value filter after a sub-attribute"},
+		{in: `emails[(type eq "work"]`, err: "missing )"},
 		{in: "urn:x:department", err: "not a schema URN"},
 		{in: "urn::y:department", err: "empty part"},
 	} {
-		got, err := ParseSCIMPath(tc.in)
+		err := CheckSourceAttribute("scim", tc.in)
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-			t.Errorf("ParseSCIMPath(%q) error = %v, want one containing %q", tc.in, err, tc.err)
+			t.Errorf("CheckSourceAttribute(scim, %q) = %v, want an error containing %q", tc.in, err, tc.err)
 		case tc.err == "" && err != nil:
-			t.Errorf("ParseSCIMPath(%q) error = %v", tc.in, err)
-		case tc.err == "" && tc.want != (SCIMPath{}) && got != tc.want:
-			t.Errorf("ParseSCIMPath(%q) = %+v, want %+v", tc.in, got, tc.want)
+			t.Errorf("CheckSourceAttribute(scim, %q) = %v, want it accepted", tc.in, err)
 		}
 	}
 }

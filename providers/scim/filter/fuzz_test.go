@@ -70,3 +70,31 @@ func FuzzPatchPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStrictPath: ParseStrictPath never panics, accepts only what
+// ParsePath accepts, to the same path, and its rendering parses strictly
+// again to the same rendering.
+func FuzzStrictPath(f *testing.F) {
+	for _, s := range []string{
+		"userName", `emails[type eq "work"].value`, "name.givenName", "members.$ref",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+		`addresses[type eq "work" and (primary eq true or not (country pr))].locality`,
+		`x[a eq "]"]`, "", "[", "a.b.c", `emails[type eq work]`, "urn:x:a", "_a", `e[t eq "w"].1`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseStrictPath(s)
+		if err != nil {
+			return
+		}
+		q, err := ParsePath(s)
+		if err != nil || q.String() != p.String() {
+			t.Fatalf("ParseStrictPath(%q) = %s but ParsePath = %s, %v", s, p, q, err)
+		}
+		r, err := ParseStrictPath(p.String())
+		if err != nil || r.String() != p.String() {
+			t.Fatalf("rendering %q of %q does not parse strictly to itself: %s, %v", p.String(), s, r, err)
+		}
+	})
+}

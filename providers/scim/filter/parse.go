@@ -124,6 +124,8 @@ func Parse(s string) (Expr, error) {
 type parser struct {
 	src string
 	pos int
+	// strict turns off the leniencies for IdPs (ParseStrictPath).
+	strict bool
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -331,6 +333,12 @@ func (p *parser) value() (any, string, error) {
 	raw := p.src[start:p.pos]
 	if raw == "" {
 		return nil, "", p.errf("value expected")
+	}
+	if p.strict && raw != "true" && raw != "false" && raw != "null" {
+		if _, err := strconv.ParseFloat(raw, 64); err != nil {
+			p.pos = start
+			return nil, "", p.errf("%q is not a value: write strings in double quotes", raw)
+		}
 	}
 	switch strings.ToLower(raw) {
 	case "true":

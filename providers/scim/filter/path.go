@@ -80,7 +80,17 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("%s at position %d", e.Msg, e.Pos+1) }
 
 // ParsePath parses a PATCH path.
-func ParsePath(s string) (Path, error) {
+func ParsePath(s string) (Path, error) { return parsePath(s, false) }
+
+// ParseStrictPath parses an attribute path as a configuration file writes
+// it (the attributes block of a scim IdP): the grammar of ParsePath
+// without the leniencies for IdPs. Comparison values are quoted strings,
+// true, false, null or numbers; attribute names start with a letter
+// ("$ref" excepted); an extension schema URN has at least three non-empty
+// parts. What it accepts, ParsePath accepts to the same Path.
+func ParseStrictPath(s string) (Path, error) { return parsePath(s, true) }
+
+func parsePath(s string, strict bool) (Path, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return Path{}, &Error{Msg: "empty path"}
@@ -91,7 +101,7 @@ func ParsePath(s string) (Path, error) {
 	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
 		return Path{}, &Error{Msg: "path is not valid UTF-8 or contains NUL"}
 	}
-	p := &parser{src: s}
+	p := &parser{src: s, strict: strict}
 	path, err := p.parsePath()
 	if err != nil {
 		return Path{}, err
@@ -139,6 +149,12 @@ func (p *parser) parsePath() (Path, error) {
 				return Path{}, p.errf("missing sub-attribute name")
 			}
 			path.SubAfter = p.src[start:p.pos]
+			if p.strict {
+				if err := strictAttrPath(AttrPath{Name: "x", Sub: path.SubAfter}); err != "" {
+					p.pos = start
+					return Path{}, p.errf("%s", err)
+				}
+			}
 		}
 	}
 	return path, nil
@@ -160,7 +176,35 @@ func (p *parser) attrPath() (AttrPath, error) {
 		p.pos = start
 		return AttrPath{}, p.errf("invalid attribute path %q", raw)
 	}
+	if p.strict {
+		if err := strictAttrPath(ap); err != "" {
+			p.pos = start
+			return AttrPath{}, p.errf("%s", err)
+		}
+	}
 	return ap, nil
+}
+
+// strictAttrPath says what ParseStrictPath refuses in an attribute path
+// that ParsePath takes, or "".
+func strictAttrPath(ap AttrPath) string {
+	if ap.URN != "" {
+		parts := strings.Split(ap.URN, ":")
+		if len(parts) < 3 {
+			return fmt.Sprintf("%q is not a schema URN such as urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", ap.URN)
+		}
+		for _, part := range parts {
+			if part == "" {
+				return fmt.Sprintf("the schema URN %q has an empty part", ap.URN)
+			}
+		}
+	}
+	for _, n := range []string{ap.Name, ap.Sub} {
+		if n != "" && n != "$ref" && !(n[0]|0x20 >= 'a' && n[0]|0x20 <= 'z') {
+			return fmt.Sprintf("the attribute name %q must start with a letter", n)
+		}
+	}
+	return ""
 }
 
 // splitAttrPath splits `urn:...:attr.sub` into its parts.
