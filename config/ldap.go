@@ -50,24 +50,58 @@ var ldapSchema = &hcl.BodySchema{
 	},
 }
 
-// decodeLDAP decodes an ldap source block and fills in the defaults.
-func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
-	s := &LDAPSource{
-		UserFilter:         DefaultLDAPUserFilter,
-		UserScope:          DefaultLDAPScope,
-		UserIDAttribute:    DefaultLDAPUserIDAttribute,
-		GroupFilter:        DefaultLDAPGroupFilter,
-		GroupScope:         DefaultLDAPScope,
-		GroupNameAttribute: DefaultLDAPGroupName,
-		PageSize:           DefaultLDAPPageSize,
-		Timeout:            DefaultLDAPTimeout,
-		DeclRange:          block.DefRange,
+// Defaulted returns s with every setting left empty at its default: the
+// one place LDAP defaults are applied, by decodeLDAP and by the LDAP
+// source for a configuration built in code.
+func (s LDAPSource) Defaulted() LDAPSource {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
 	}
+	def(&s.UserFilter, DefaultLDAPUserFilter)
+	def(&s.UserScope, DefaultLDAPScope)
+	def(&s.UserIDAttribute, DefaultLDAPUserIDAttribute)
+	def(&s.GroupFilter, DefaultLDAPGroupFilter)
+	def(&s.GroupScope, DefaultLDAPScope)
+	def(&s.GroupNameAttribute, DefaultLDAPGroupName)
+	def(&s.GroupIDAttribute, s.UserIDAttribute)
+	if s.UserMemberOfAttribute == "" {
+		def(&s.GroupMemberAttribute, DefaultLDAPMemberAttribute)
+	}
+	if s.PageSize == 0 {
+		s.PageSize = DefaultLDAPPageSize
+	}
+	if s.Timeout == 0 {
+		s.Timeout = DefaultLDAPTimeout
+	}
+	return s
+}
+
+// decodeLDAP decodes an ldap source block and fills in the defaults. It is
+// the one validator of LDAP settings: the LDAP source only derives its
+// connection from what it returns.
+func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
+	s := &LDAPSource{DeclRange: block.DefRange}
 	content, diags := block.Body.Content(ldapSchema)
 	clean := !diags.HasErrors()
 	a := content.Attributes
 
-	var scheme string
+	scheme, d := l.decodeLDAPConnection(a, s)
+	diags = append(diags, d...)
+	diags = append(diags, l.decodeLDAPSearches(a, s)...)
+	diags = append(diags, l.decodeLDAPAttributeNames(a, s)...)
+	diags = append(diags, l.decodeLDAPLimits(a, s)...)
+	*s = s.Defaulted()
+	diags = append(diags, l.checkLDAPSettings(a, s, scheme, clean, diags)...)
+	diags = append(diags, ldapWarnings(a, s, scheme)...)
+	return s, diags
+}
+
+// decodeLDAPConnection decodes where and how to connect and bind: url,
+// start_tls, ca_file, insecure_skip_verify, bind_dn and bind_password. It
+// returns the url's scheme ("" when the url is invalid).
+func (l *loader) decodeLDAPConnection(a hcl.Attributes, s *LDAPSource) (scheme string, diags hcl.Diagnostics) {
 	if attr, ok := a["url"]; ok {
 		v, ok, d := l.str(attr)
 		diags = append(diags, d...)
@@ -86,18 +120,8 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 			}
 		}
 	}
-	boolAttr := func(name string, dst *bool) {
-		if attr, ok := a[name]; ok {
-			b, ok, d := l.boolean(attr)
-			diags = append(diags, d...)
-			if ok {
-				*dst = b
-			}
-		}
-	}
-	boolAttr("start_tls", &s.StartTLS)
-	boolAttr("insecure_skip_verify", &s.InsecureSkipVerify)
-	boolAttr("nested_groups", &s.NestedGroups)
+	diags = append(diags, l.ldapBool(a, "start_tls", &s.StartTLS)...)
+	diags = append(diags, l.ldapBool(a, "insecure_skip_verify", &s.InsecureSkipVerify)...)
 	if attr, ok := a["ca_file"]; ok {
 		p, ok, d := l.path(attr, true)
 		diags = append(diags, d...)
@@ -123,75 +147,42 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 			s.BindPassword = v
 		}
 	}
-	dnAttr := func(name string, dst *string) {
-		if attr, ok := a[name]; ok {
-			v, ok, d := l.str(attr)
-			diags = append(diags, d...)
-			if !ok {
-				return
-			}
-			if _, err := ldap.ParseDN(v); err != nil || strings.TrimSpace(v) == "" {
-				diags = append(diags, attrError(attr, "Invalid search base", fmt.Sprintf(`The %s is a distinguished name such as "OU=Staff,DC=example,DC=com".`, name)))
-				return
-			}
-			*dst = v
-		}
+	return scheme, diags
+}
+
+// decodeLDAPSearches decodes the two searches: their bases, filters and
+// scopes.
+func (l *loader) decodeLDAPSearches(a hcl.Attributes, s *LDAPSource) (diags hcl.Diagnostics) {
+	diags = append(diags, l.ldapDN(a, "user_base", &s.UserBase)...)
+	diags = append(diags, l.ldapDN(a, "group_base", &s.GroupBase)...)
+	diags = append(diags, l.ldapFilter(a, "user_filter", &s.UserFilter)...)
+	diags = append(diags, l.ldapFilter(a, "group_filter", &s.GroupFilter)...)
+	diags = append(diags, l.ldapScope(a, "user_scope", &s.UserScope)...)
+	diags = append(diags, l.ldapScope(a, "group_scope", &s.GroupScope)...)
+	return diags
+}
+
+// decodeLDAPAttributeNames decodes the directory attributes confsync
+// reads identities and memberships from, and nested_groups.
+func (l *loader) decodeLDAPAttributeNames(a hcl.Attributes, s *LDAPSource) (diags hcl.Diagnostics) {
+	for _, n := range []struct {
+		name string
+		dst  *string
+	}{
+		{"user_id_attribute", &s.UserIDAttribute},
+		{"group_name_attribute", &s.GroupNameAttribute},
+		{"group_id_attribute", &s.GroupIDAttribute},
+		{"group_member_attribute", &s.GroupMemberAttribute},
+		{"user_member_of_attribute", &s.UserMemberOfAttribute},
+	} {
+		diags = append(diags, l.ldapAttrName(a, n.name, n.dst)...)
 	}
-	dnAttr("user_base", &s.UserBase)
-	dnAttr("group_base", &s.GroupBase)
-	filterAttr := func(name string, dst *string) {
-		if attr, ok := a[name]; ok {
-			v, ok, d := l.str(attr)
-			diags = append(diags, d...)
-			if !ok {
-				return
-			}
-			v = strings.TrimSpace(v)
-			if _, err := ldap.CompileFilter(v); err != nil {
-				diags = append(diags, attrError(attr, "Invalid LDAP filter",
-					fmt.Sprintf("The %s does not parse as an LDAP filter (RFC 4515), such as \"(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))\": %s.", name, ldapErrText(err))))
-				return
-			}
-			*dst = v
-		}
-	}
-	filterAttr("user_filter", &s.UserFilter)
-	filterAttr("group_filter", &s.GroupFilter)
-	scopeAttr := func(name string, dst *string) {
-		if attr, ok := a[name]; ok {
-			v, ok, d := l.str(attr)
-			diags = append(diags, d...)
-			if !ok {
-				return
-			}
-			if v != "sub" && v != "one" {
-				diags = append(diags, attrError(attr, "Invalid search scope", fmt.Sprintf(`The %s is "sub" (the whole subtree) or "one" (one level).`, name)))
-				return
-			}
-			*dst = v
-		}
-	}
-	scopeAttr("user_scope", &s.UserScope)
-	scopeAttr("group_scope", &s.GroupScope)
-	nameAttr := func(name string, dst *string) {
-		if attr, ok := a[name]; ok {
-			v, ok, d := l.str(attr)
-			diags = append(diags, d...)
-			if !ok {
-				return
-			}
-			if !ldapAttrName.MatchString(v) {
-				diags = append(diags, attrError(attr, "Invalid LDAP attribute name", fmt.Sprintf("The %s is an LDAP attribute name such as objectGUID, cn or member.", name)))
-				return
-			}
-			*dst = v
-		}
-	}
-	nameAttr("user_id_attribute", &s.UserIDAttribute)
-	nameAttr("group_name_attribute", &s.GroupNameAttribute)
-	nameAttr("group_id_attribute", &s.GroupIDAttribute)
-	nameAttr("group_member_attribute", &s.GroupMemberAttribute)
-	nameAttr("user_member_of_attribute", &s.UserMemberOfAttribute)
+	diags = append(diags, l.ldapBool(a, "nested_groups", &s.NestedGroups)...)
+	return diags
+}
+
+// decodeLDAPLimits decodes page_size and timeout.
+func (l *loader) decodeLDAPLimits(a hcl.Attributes, s *LDAPSource) (diags hcl.Diagnostics) {
 	if attr, ok := a["page_size"]; ok {
 		n, ok, d := l.integer(attr, 1, maxLDAPPageSize)
 		diags = append(diags, d...)
@@ -206,26 +197,22 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 			s.Timeout = v
 		}
 	}
+	return diags
+}
 
-	if s.GroupIDAttribute == "" {
-		s.GroupIDAttribute = s.UserIDAttribute
-	}
-	_, hasMember := a["group_member_attribute"]
-	_, hasMemberOf := a["user_member_of_attribute"]
-	if !hasMember && !hasMemberOf {
-		s.GroupMemberAttribute = DefaultLDAPMemberAttribute
-	}
-
-	// Cross-field checks run when the attributes they read decoded
-	// cleanly, whatever else is wrong in the block. A check that reports
-	// something missing also needs the block's schema to be clean: a
-	// misspelt attribute may be the missing one.
-	failed := failedAttrs(a, diags)
+// checkLDAPSettings runs the cross-field checks. They run when the
+// attributes they read decoded cleanly, whatever else is wrong in the
+// block. A check that reports something missing also needs the block's
+// schema to be clean (clean): a misspelt attribute may be the missing one.
+func (l *loader) checkLDAPSettings(a hcl.Attributes, s *LDAPSource, scheme string, clean bool, sofar hcl.Diagnostics) (diags hcl.Diagnostics) {
+	failed := failedAttrs(a, sofar)
 	for _, name := range []string{"url", "user_base"} {
 		if attr := a[name]; attr != nil && !failed[name] && !l.isSet(attr) {
 			diags = append(diags, attrError(attr, "Missing LDAP setting", fmt.Sprintf("The %s attribute must not be null.", name)))
 		}
 	}
+	_, hasMember := a["group_member_attribute"]
+	_, hasMemberOf := a["user_member_of_attribute"]
 	if hasMember && hasMemberOf {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -240,6 +227,18 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 			Summary:  "start_tls with ldaps://",
 			Detail:   "An ldaps:// connection is already TLS; start_tls upgrades a plain ldap:// connection. Use one or the other.",
 			Subject:  a["start_tls"].NameRange.Ptr(),
+		})
+	}
+	if scheme == "ldap" && !s.StartTLS && (s.CAFile != "" || s.InsecureSkipVerify) {
+		name := "ca_file"
+		if s.CAFile == "" {
+			name = "insecure_skip_verify"
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  name + " without TLS",
+			Detail:   "ca_file and insecure_skip_verify tune TLS, which an ldap:// url without start_tls does not use: use an ldaps:// url or start_tls = true.",
+			Subject:  a[name].NameRange.Ptr(),
 		})
 	}
 	if _, ok := a["bind_password"]; ok && s.BindDN == "" && clean && !failed["bind_dn"] {
@@ -260,6 +259,11 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 			})
 		}
 	}
+	return diags
+}
+
+// ldapWarnings warns of settings that work but expose the bind password.
+func ldapWarnings(a hcl.Attributes, s *LDAPSource, scheme string) (diags hcl.Diagnostics) {
 	if scheme == "ldap" && !s.StartTLS && s.BindPassword != "" {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
@@ -276,7 +280,85 @@ func (l *loader) decodeLDAP(block *hcl.Block) (*LDAPSource, hcl.Diagnostics) {
 			Subject:  a["insecure_skip_verify"].NameRange.Ptr(),
 		})
 	}
-	return s, diags
+	return diags
+}
+
+func (l *loader) ldapBool(a hcl.Attributes, name string, dst *bool) hcl.Diagnostics {
+	attr, ok := a[name]
+	if !ok {
+		return nil
+	}
+	b, ok, diags := l.boolean(attr)
+	if ok {
+		*dst = b
+	}
+	return diags
+}
+
+func (l *loader) ldapDN(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
+	attr, ok := a[name]
+	if !ok {
+		return nil
+	}
+	v, ok, diags := l.str(attr)
+	if !ok {
+		return diags
+	}
+	if _, err := ldap.ParseDN(v); err != nil || strings.TrimSpace(v) == "" {
+		return append(diags, attrError(attr, "Invalid search base", fmt.Sprintf(`The %s is a distinguished name such as "OU=Staff,DC=example,DC=com".`, name)))
+	}
+	*dst = v
+	return diags
+}
+
+func (l *loader) ldapFilter(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
+	attr, ok := a[name]
+	if !ok {
+		return nil
+	}
+	v, ok, diags := l.str(attr)
+	if !ok {
+		return diags
+	}
+	v = strings.TrimSpace(v)
+	if _, err := ldap.CompileFilter(v); err != nil {
+		return append(diags, attrError(attr, "Invalid LDAP filter",
+			fmt.Sprintf("The %s does not parse as an LDAP filter (RFC 4515), such as \"(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))\": %s.", name, ldapErrText(err))))
+	}
+	*dst = v
+	return diags
+}
+
+func (l *loader) ldapScope(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
+	attr, ok := a[name]
+	if !ok {
+		return nil
+	}
+	v, ok, diags := l.str(attr)
+	if !ok {
+		return diags
+	}
+	if v != "sub" && v != "one" {
+		return append(diags, attrError(attr, "Invalid search scope", fmt.Sprintf(`The %s is "sub" (the whole subtree) or "one" (one level).`, name)))
+	}
+	*dst = v
+	return diags
+}
+
+func (l *loader) ldapAttrName(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
+	attr, ok := a[name]
+	if !ok {
+		return nil
+	}
+	v, ok, diags := l.str(attr)
+	if !ok {
+		return diags
+	}
+	if !ldapAttrName.MatchString(v) {
+		return append(diags, attrError(attr, "Invalid LDAP attribute name", fmt.Sprintf("The %s is an LDAP attribute name such as objectGUID, cn or member.", name)))
+	}
+	*dst = v
+	return diags
 }
 
 // adBindName matches the other names Active Directory accepts in a simple

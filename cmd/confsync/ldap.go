@@ -85,10 +85,7 @@ func ldapTestSync(ctx context.Context, idp *config.IDP, logger *slog.Logger, use
 	if err != nil {
 		return nil, err
 	}
-	idAttr := idp.LDAP.UserIDAttribute
-	if idAttr == "" {
-		idAttr = ldap.DefaultIDAttribute
-	}
+	idAttr := idp.LDAP.Defaulted().UserIDAttribute
 	out := &testSyncEntry{
 		Title:      "Directory entry",
 		Locator:    []string{"dn: " + e.DN},

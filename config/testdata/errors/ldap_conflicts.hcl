@@ -14,7 +14,7 @@ idp "openldap" {
     url                  = "ldap://ldap.example.com" # WARNING: Bind password sent in clear text
     bind_dn              = "cn=confsync,dc=example,dc=com"
     bind_password        = "pw"
-    insecure_skip_verify = true # WARNING: TLS certificate verification is off
+    insecure_skip_verify = true # WARNING: TLS certificate verification is off | ERROR: insecure_skip_verify without TLS
     user_base            = "dc=example,dc=com"
   }
 }
