@@ -295,7 +295,10 @@ func (l *loader) ldapBool(a hcl.Attributes, name string, dst *bool) hcl.Diagnost
 	return diags
 }
 
-func (l *loader) ldapDN(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
+// ldapString decodes the string attribute name into dst when check
+// accepts it. check returns the value to keep, or the detail of an error
+// with summary.
+func (l *loader) ldapString(a hcl.Attributes, name, summary string, dst *string, check func(v string) (keep, problem string)) hcl.Diagnostics {
 	attr, ok := a[name]
 	if !ok {
 		return nil
@@ -304,61 +307,49 @@ func (l *loader) ldapDN(a hcl.Attributes, name string, dst *string) hcl.Diagnost
 	if !ok {
 		return diags
 	}
-	if _, err := ldap.ParseDN(v); err != nil || strings.TrimSpace(v) == "" {
-		return append(diags, attrError(attr, "Invalid search base", fmt.Sprintf(`The %s is a distinguished name such as "OU=Staff,DC=example,DC=com".`, name)))
+	keep, problem := check(v)
+	if problem != "" {
+		return append(diags, attrError(attr, summary, problem))
 	}
-	*dst = v
+	*dst = keep
 	return diags
+}
+
+func (l *loader) ldapDN(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
+	return l.ldapString(a, name, "Invalid search base", dst, func(v string) (string, string) {
+		if _, err := ldap.ParseDN(v); err != nil || strings.TrimSpace(v) == "" {
+			return "", fmt.Sprintf(`The %s is a distinguished name such as "OU=Staff,DC=example,DC=com".`, name)
+		}
+		return v, ""
+	})
 }
 
 func (l *loader) ldapFilter(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
-	attr, ok := a[name]
-	if !ok {
-		return nil
-	}
-	v, ok, diags := l.str(attr)
-	if !ok {
-		return diags
-	}
-	v = strings.TrimSpace(v)
-	if _, err := ldap.CompileFilter(v); err != nil {
-		return append(diags, attrError(attr, "Invalid LDAP filter",
-			fmt.Sprintf("The %s does not parse as an LDAP filter (RFC 4515), such as \"(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))\": %s.", name, ldapErrText(err))))
-	}
-	*dst = v
-	return diags
+	return l.ldapString(a, name, "Invalid LDAP filter", dst, func(v string) (string, string) {
+		v = strings.TrimSpace(v)
+		if _, err := ldap.CompileFilter(v); err != nil {
+			return "", fmt.Sprintf("The %s does not parse as an LDAP filter (RFC 4515), such as \"(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))\": %s.", name, ldapErrText(err))
+		}
+		return v, ""
+	})
 }
 
 func (l *loader) ldapScope(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
-	attr, ok := a[name]
-	if !ok {
-		return nil
-	}
-	v, ok, diags := l.str(attr)
-	if !ok {
-		return diags
-	}
-	if v != "sub" && v != "one" {
-		return append(diags, attrError(attr, "Invalid search scope", fmt.Sprintf(`The %s is "sub" (the whole subtree) or "one" (one level).`, name)))
-	}
-	*dst = v
-	return diags
+	return l.ldapString(a, name, "Invalid search scope", dst, func(v string) (string, string) {
+		if v != "sub" && v != "one" {
+			return "", fmt.Sprintf(`The %s is "sub" (the whole subtree) or "one" (one level).`, name)
+		}
+		return v, ""
+	})
 }
 
 func (l *loader) ldapAttrName(a hcl.Attributes, name string, dst *string) hcl.Diagnostics {
-	attr, ok := a[name]
-	if !ok {
-		return nil
-	}
-	v, ok, diags := l.str(attr)
-	if !ok {
-		return diags
-	}
-	if !ldapAttrName.MatchString(v) {
-		return append(diags, attrError(attr, "Invalid LDAP attribute name", fmt.Sprintf("The %s is an LDAP attribute name such as objectGUID, cn or member.", name)))
-	}
-	*dst = v
-	return diags
+	return l.ldapString(a, name, "Invalid LDAP attribute name", dst, func(v string) (string, string) {
+		if !ldapAttrName.MatchString(v) {
+			return "", fmt.Sprintf("The %s is an LDAP attribute name such as objectGUID, cn or member.", name)
+		}
+		return v, ""
+	})
 }
 
 // adBindName matches the other names Active Directory accepts in a simple
