@@ -20,8 +20,10 @@ type Path struct {
 	p filter.Path
 }
 
-// ParseAttrPath parses a SCIM attribute path for a mapping. Config
-// validation calls it to check `attributes` blocks of SCIM IdPs.
+// ParseAttrPath parses a SCIM attribute path of a mapping, as the source
+// evaluates it against what an IdP pushed. config checks the same paths,
+// when it loads `attributes` blocks of SCIM IdPs, with the same grammar's
+// strict form (filter.ParseStrictPath).
 func ParseAttrPath(s string) (Path, error) {
 	p, err := filter.ParsePath(s)
 	if err != nil {
@@ -29,9 +31,6 @@ func ParseAttrPath(s string) (Path, error) {
 	}
 	return Path{p: p}, nil
 }
-
-// String renders the path.
-func (p Path) String() string { return p.p.String() }
 
 // Eval returns the value the path addresses in a user resource (as
 // rendered: id, userName, active and the stored attributes), and whether
