@@ -44,6 +44,19 @@ type Options struct {
 	// long they go on before a full round.
 	Delta         bool
 	FullReadEvery time.Duration
+	// Cursors, when set, keeps the delta state (the deltaLinks and what
+	// they apply to) under CursorKey, so that a new process with the
+	// same store reads only the changes. Without it the state lives as
+	// long as the Source.
+	Cursors   CursorStore
+	CursorKey string
+}
+
+// CursorStore keeps one opaque value per key; the store's source cursors
+// satisfy it. The value holds delta tokens: it is state, never logged.
+type CursorStore interface {
+	SourceCursor(ctx context.Context, key string) ([]byte, bool, error)
+	SetSourceCursor(ctx context.Context, key string, value []byte) error
 }
 
 // Source reads one Entra ID tenant. It is safe for concurrent use; the
@@ -61,6 +74,8 @@ type Source struct {
 	useDelta      bool
 	fullReadEvery time.Duration
 	delta         deltaSource
+	cursors       CursorStore
+	cursorKey     string
 }
 
 var _ plan.Source = (*Source)(nil)
@@ -95,7 +110,8 @@ func NewSource(cfg *config.GraphSource, opts Options) (*Source, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Source{cfg: c, http: hc, retry: opts.Retry.WithDefaults(), logger: logger, useDelta: opts.Delta, fullReadEvery: opts.FullReadEvery}, nil
+	return &Source{cfg: c, http: hc, retry: opts.Retry.WithDefaults(), logger: logger, useDelta: opts.Delta, fullReadEvery: opts.FullReadEvery,
+		cursors: opts.Cursors, cursorKey: opts.CursorKey}, nil
 }
 
 // AuthError is a sign-in the Microsoft identity platform refused.

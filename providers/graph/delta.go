@@ -24,8 +24,11 @@ import (
 // FullReadEvery elapsing start a new full round. A failed incremental read
 // changes nothing in the kept state and fails the Read as any page does.
 //
-// The deltaLinks are not persisted: every new process (each confsync plan)
-// starts with a full round.
+// With Options.Cursors the state (deltaLinks, users and group members) is
+// saved after every successful round and loaded by the first Read of a new
+// Source, so each confsync plan process reads only what changed since the
+// last one (cursor.go). A deltaLink is only meaningful with the state it
+// was issued against, so both are kept together.
 
 // deltaState is what a Source knows of the tenant between delta reads.
 type deltaState struct {
@@ -57,8 +60,9 @@ type deltaMember struct {
 
 // deltaSource holds the delta state of a Source.
 type deltaSource struct {
-	mu    sync.Mutex
-	state *deltaState
+	mu     sync.Mutex
+	state  *deltaState
+	loaded bool // the cursor store was consulted
 }
 
 // errResync is a delta token the tenant refused with 410 Gone.
@@ -71,6 +75,10 @@ var deltaHeader = http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(Pag
 func (s *Source) readDelta(ctx context.Context, attrs []string) (*plan.Snapshot, error) {
 	s.delta.mu.Lock()
 	defer s.delta.mu.Unlock()
+	if s.delta.state == nil && !s.delta.loaded {
+		s.delta.loaded = true
+		s.delta.state = s.loadCursor(ctx)
+	}
 	st := s.delta.state
 	if st != nil && (!slices.Equal(st.attrs, attrs) || (s.fullReadEvery > 0 && time.Since(st.fullAt) >= s.fullReadEvery)) {
 		st = nil
@@ -85,6 +93,7 @@ func (s *Source) readDelta(ctx context.Context, attrs []string) (*plan.Snapshot,
 			return nil, err
 		default:
 			s.delta.state = next
+			s.saveCursor(ctx, next)
 			return next.snapshot(), nil
 		}
 	}
@@ -98,6 +107,7 @@ func (s *Source) readDelta(ctx context.Context, attrs []string) (*plan.Snapshot,
 	}
 	next.fullAt = time.Now()
 	s.delta.state = next
+	s.saveCursor(ctx, next)
 	return next.snapshot(), nil
 }
 

@@ -18,6 +18,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "scim resources, tokens, engine state", schemaV1},
 	{2, "source health, the plan of each run", schemaV2},
+	{3, "source cursors (graph delta state)", schemaV3},
 }
 
 // SchemaVersion is the newest schema version this binary knows.
@@ -156,6 +157,18 @@ func schemaV2(*dialect) []string {
 		)`,
 		`ALTER TABLE audit_runs ADD COLUMN plan_id TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX audit_runs_plan_id ON audit_runs (plan_id)`,
+	}
+}
+
+// schemaV3 keeps a cursor per pulled IdP (issue 11: the Graph source's
+// delta state and deltaLinks survive the process that read them).
+func schemaV3(d *dialect) []string {
+	return []string{
+		`CREATE TABLE source_cursors (
+			idp TEXT PRIMARY KEY,
+			value ` + d.blob + ` NOT NULL,
+			updated BIGINT NOT NULL
+		)`,
 	}
 }
 
