@@ -45,7 +45,7 @@ func (c *GraphCertificate) String() string {
 // GoString keeps %#v from printing the key.
 func (c *GraphCertificate) GoString() string { return "config.GraphCertificate{" + c.String() + "}" }
 
-// CertificateFileError is a problem with one of the two files; File is
+// CertificateFileError is a problem with one of the two files; Attr is
 // "certificate_file" or "private_key_file".
 type CertificateFileError struct {
 	Attr, Path string
@@ -60,8 +60,12 @@ func (e *CertificateFileError) Error() string { return e.Attr + " " + e.Path + "
 // encrypted; the two may be one file), and that the key is the
 // certificate's. Errors are *CertificateFileError and never quote the key.
 func LoadGraphCertificate(certFile, keyFile string, now time.Time) (*GraphCertificate, error) {
-	certErr := func(p string) error { return &CertificateFileError{Attr: "certificate_file", Path: certFile, Problem: p} }
-	keyErr := func(p string) error { return &CertificateFileError{Attr: "private_key_file", Path: keyFile, Problem: p} }
+	certErr := func(p string) error {
+		return &CertificateFileError{Attr: "certificate_file", Path: certFile, Problem: p}
+	}
+	keyErr := func(p string) error {
+		return &CertificateFileError{Attr: "private_key_file", Path: keyFile, Problem: p}
+	}
 	cb, err := readPEMFile(certFile)
 	if err != nil {
 		return nil, certErr(err.Error())
