@@ -68,7 +68,7 @@ func (s *Source) encodeState(st *deltaState) ([]byte, error) {
 	}
 	slices.SortFunc(v.Groups, func(a, b savedGroup) int { return strings.Compare(a.ID, b.ID) })
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // the level is valid
 	if err := json.NewEncoder(zw).Encode(&v); err != nil {
 		return nil, err
 	}

@@ -37,6 +37,8 @@ type deltaState struct {
 	users                 map[string]plan.SourceUser
 	groups                map[string]*deltaGroup
 	fullAt                time.Time
+	// changed: the round that made this state received some object.
+	changed bool
 }
 
 type deltaGroup struct {
@@ -93,7 +95,11 @@ func (s *Source) readDelta(ctx context.Context, attrs []string) (*plan.Snapshot,
 			return nil, err
 		default:
 			s.delta.state = next
-			s.saveCursor(ctx, next)
+			// Nothing changed and the same links: the saved state is
+			// still this one.
+			if next.changed || next.usersLink != st.usersLink || next.groupsLink != st.groupsLink {
+				s.saveCursor(ctx, next)
+			}
 			return next.snapshot(), nil
 		}
 	}
@@ -123,6 +129,7 @@ func (s *Source) deltaRound(ctx context.Context, st *deltaState, attrs []string)
 	}
 	var err error
 	next.usersLink, err = s.follow(ctx, st.usersLink, func(raw map[string]json.RawMessage) {
+		next.changed = true
 		var id string
 		if json.Unmarshal(raw["id"], &id) != nil || id == "" {
 			return
@@ -139,6 +146,7 @@ func (s *Source) deltaRound(ctx context.Context, st *deltaState, attrs []string)
 		return nil, err
 	}
 	next.groupsLink, err = s.follow(ctx, st.groupsLink, func(raw map[string]json.RawMessage) {
+		next.changed = true
 		var id string
 		if json.Unmarshal(raw["id"], &id) != nil || id == "" {
 			return

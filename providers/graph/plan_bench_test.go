@@ -106,8 +106,9 @@ func BenchmarkPlanGraphVsLDAP(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
+	tc := &timedCursors{s: st}
 	deltaSource := func() plan.Source {
-		src, err := graph.NewSource(graphCfg, graph.Options{Delta: true, Cursors: st, CursorKey: "entra",
+		src, err := graph.NewSource(graphCfg, graph.Options{Delta: true, Cursors: tc, CursorKey: "entra",
 			Retry: backoff.Policy{Attempts: 1}, HTTPClient: &http.Client{Timeout: time.Minute}})
 		if err != nil {
 			b.Fatal(err)
@@ -123,11 +124,11 @@ func BenchmarkPlanGraphVsLDAP(b *testing.B) {
 	b.Logf("first delta round and saving its state (%.1f MB gzipped) in %s", float64(len(cursor))/(1<<20), time.Since(start).Round(time.Millisecond))
 
 	type kase struct {
-		name string
-		idp  *config.IDP
-		src  func() plan.Source
-		wall time.Duration
-		cpu  time.Duration
+		name       string
+		idp        *config.IDP
+		src        func() plan.Source
+		wall, cpu  time.Duration
+		read, http time.Duration
 	}
 	cases := []*kase{
 		{name: "ldap", idp: ldapIDP, src: func() plan.Source { return ldapSrc }},
@@ -140,19 +141,22 @@ func BenchmarkPlanGraphVsLDAP(b *testing.B) {
 		}},
 		{name: "graph-delta", idp: graphIDP, src: deltaSource},
 	}
+	tc.load, tc.save, tc.loads, tc.saves = 0, 0, 0, 0
 	var summaries []string
 	b.ResetTimer()
 	for range b.N {
 		summaries = summaries[:0]
 		for _, c := range cases {
 			cfg := &config.Config{Hash: "h", Confluence: &config.Confluence{URL: "http://confluence.invalid"}, IDPs: []*config.IDP{c.idp}}
-			in := plan.Inputs{Config: cfg, Sources: map[string]plan.Source{"entra": c.src()},
+			ts := &timedSource{s: c.src()}
+			in := plan.Inputs{Config: cfg, Sources: map[string]plan.Source{"entra": ts},
 				Target: plantest.NewTarget(), State: plantest.NewState(), Options: plan.Options{AllowMassChanges: true}}
 			runtime.GC()
 			t0, cpu0 := time.Now(), benchCPU()
 			p, err := plan.Compute(ctx, in)
 			c.wall += time.Since(t0)
 			c.cpu += benchCPU() - cpu0
+			c.read += ts.d
 			if err != nil {
 				b.Fatalf("%s: %v", c.name, err)
 			}
@@ -168,7 +172,10 @@ func BenchmarkPlanGraphVsLDAP(b *testing.B) {
 	}
 	b.StopTimer()
 	n := float64(b.N)
+	b.ReportMetric(tc.load.Seconds()/float64(max(tc.loads, 1)), "cursor-load-s")
+	b.ReportMetric(tc.save.Seconds()/float64(max(tc.saves, 1)), "cursor-save-s")
 	for _, c := range cases {
+		b.ReportMetric(c.read.Seconds()/n, c.name+"-read-s/op")
 		b.ReportMetric(c.wall.Seconds()/n, c.name+"-s/op")
 		b.ReportMetric(c.cpu.Seconds()/n, c.name+"-cpu-s/op")
 	}
@@ -184,4 +191,37 @@ func benchCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// timedSource times the source read inside a plan.
+type timedSource struct {
+	s plan.Source
+	d time.Duration
+}
+
+func (t *timedSource) Read(ctx context.Context, req plan.ReadRequest) (*plan.Snapshot, error) {
+	t0 := time.Now()
+	snap, err := t.s.Read(ctx, req)
+	t.d += time.Since(t0)
+	return snap, err
+}
+
+// timedCursors times the store's cursor calls (the SQLite read and write
+// of the saved delta state, not its decoding).
+type timedCursors struct {
+	s            graph.CursorStore
+	load, save   time.Duration
+	loads, saves int
+}
+
+func (t *timedCursors) SourceCursor(ctx context.Context, key string) ([]byte, bool, error) {
+	t0 := time.Now()
+	defer func() { t.load += time.Since(t0); t.loads++ }()
+	return t.s.SourceCursor(ctx, key)
+}
+
+func (t *timedCursors) SetSourceCursor(ctx context.Context, key string, v []byte) error {
+	t0 := time.Now()
+	defer func() { t.save += time.Since(t0); t.saves++ }()
+	return t.s.SetSourceCursor(ctx, key, v)
 }
