@@ -124,11 +124,11 @@ func BenchmarkPlanGraphVsLDAP(b *testing.B) {
 	b.Logf("first delta round and saving its state (%.1f MB gzipped) in %s", float64(len(cursor))/(1<<20), time.Since(start).Round(time.Millisecond))
 
 	type kase struct {
-		name       string
-		idp        *config.IDP
-		src        func() plan.Source
-		wall, cpu  time.Duration
-		read, http time.Duration
+		name      string
+		idp       *config.IDP
+		src       func() plan.Source
+		wall, cpu time.Duration
+		read      time.Duration
 	}
 	cases := []*kase{
 		{name: "ldap", idp: ldapIDP, src: func() plan.Source { return ldapSrc }},
