@@ -77,6 +77,9 @@ type Source struct {
 	delta         deltaSource
 	cursors       CursorStore
 	cursorKey     string
+	// alwaysSave (tests only): save the state after every round, as
+	// against Graph, whose deltaLinks change every round.
+	alwaysSave bool
 }
 
 var _ plan.Source = (*Source)(nil)

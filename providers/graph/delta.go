@@ -97,7 +97,7 @@ func (s *Source) readDelta(ctx context.Context, attrs []string) (*plan.Snapshot,
 			s.delta.state = next
 			// Nothing changed and the same links: the saved state is
 			// still this one.
-			if next.changed || next.usersLink != st.usersLink || next.groupsLink != st.groupsLink {
+			if next.changed || next.usersLink != st.usersLink || next.groupsLink != st.groupsLink || s.alwaysSave {
 				s.saveCursor(ctx, next)
 			}
 			return next.snapshot(), nil
