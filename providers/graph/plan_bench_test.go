@@ -191,7 +191,7 @@ func BenchmarkPlanGraphVsLDAP(b *testing.B) {
 	b.ReportMetric(float64(cases[1].wall)/float64(cases[0].wall), "full/ldap")
 	b.ReportMetric(float64(cases[2].wall)/float64(cases[0].wall), "delta/ldap")
 	b.ReportMetric(float64(cases[3].wall)/float64(cases[0].wall), "delta-saved/ldap")
-	b.Logf("plan summary (all three): %s", summaries[0])
+	b.Logf("plan summary (every case): %s", summaries[0])
 }
 
 // benchCPU is this process's user and system CPU time.
