@@ -37,9 +37,14 @@ func buildEngine(ctx context.Context, cfg *config.Config, st store.Store, logger
 			}
 			sources[p.Name] = src
 		case "graph":
-			// Delta queries pay off where the source is kept (serve); a
-			// full round at each reconcile_interval, as for the other IdPs.
-			src, err := graph.NewSource(p.Graph, graph.Options{Logger: logger.With("idp", p.Name), Delta: true, FullReadEvery: cfg.Server.ReconcileInterval})
+			// Delta queries, their state kept in the store so that each
+			// plan process reads only the changes; a full round at each
+			// reconcile_interval, as for the other IdPs.
+			opts := graph.Options{Logger: logger.With("idp", p.Name), Delta: true, FullReadEvery: cfg.Server.ReconcileInterval}
+			if st != nil {
+				opts.Cursors, opts.CursorKey = st, p.Name
+			}
+			src, err := graph.NewSource(p.Graph, opts)
 			if err != nil {
 				return nil, nil, fmt.Errorf("idp %q: %w", p.Name, err)
 			}

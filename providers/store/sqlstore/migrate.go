@@ -21,6 +21,7 @@ var migrations = []migration{
 	{3, "scim requests per minute", schemaV3},
 	{4, "when confsync disabled a managed user (users.delete_after)", schemaV4},
 	{5, "what each audited action changed, before and after", schemaV5},
+	{6, "source cursors (graph delta state)", schemaV6},
 }
 
 // schemaV5 adds audit_actions.change_json, the JSON of the change an action
@@ -184,6 +185,18 @@ func schemaV3(*dialect) []string {
 			idp TEXT NOT NULL,
 			requests BIGINT NOT NULL,
 			PRIMARY KEY (minute, idp)
+		)`,
+	}
+}
+
+// schemaV6 keeps a cursor per pulled IdP (issue 11: the Graph source's
+// delta state and deltaLinks survive the process that read them).
+func schemaV6(d *dialect) []string {
+	return []string{
+		`CREATE TABLE source_cursors (
+			idp TEXT PRIMARY KEY,
+			value ` + d.blob + ` NOT NULL,
+			updated BIGINT NOT NULL
 		)`,
 	}
 }
