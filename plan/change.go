@@ -281,6 +281,9 @@ type Plan struct {
 	// Impact is what the plan's removals take away (plan/impact.go); nil
 	// when the plan removes nothing or the target cannot read permissions.
 	Impact *PermissionImpact `json:"permission_impact,omitempty"`
+	// RollbackOf is the run this plan reverses (confsync rollback); apply
+	// FILE then recomputes the rollback of that run, not a sync.
+	RollbackOf string `json:"rollback_of,omitempty"`
 	// AllowMassChanges records that the safety thresholds were waived.
 	AllowMassChanges bool `json:"allow_mass_changes,omitempty"`
 }

@@ -66,6 +66,9 @@ func Human(w io.Writer, p *plan.Plan, o HumanOptions) error {
 	}
 	pt := painter{o.Color}
 	b := &strings.Builder{}
+	if p.RollbackOf != "" {
+		fmt.Fprintf(b, "%s\n\n", pt.bold("This plan rolls back run "+p.RollbackOf+"."))
+	}
 	writeNotices(b, p, pt)
 	if p.Empty() {
 		line := SummaryLine(p)
