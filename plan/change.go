@@ -147,6 +147,10 @@ type Change struct {
 	Before     *UserValues       `json:"before,omitempty"`
 	After      *UserValues       `json:"after,omitempty"`
 	Attributes []AttributeChange `json:"attributes,omitempty"`
+	// Groups are, on a user delete, the Confluence groups the user is in
+	// (deleting the account drops them), so that a rollback of the run
+	// can restore them.
+	Groups []string `json:"groups,omitempty"`
 	// PreviousUsername is set on an adopt that follows a rename done in
 	// Confluence: the ownership of the old name moves to the new one.
 	PreviousUsername string `json:"previous_username,omitempty"`

@@ -171,6 +171,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		d.run()
 	}
 	p.Changes = d.ordered()
+	noteDeletedGroups(p, actual)
 	slices.SortStableFunc(d.notices, func(a, b Notice) int {
 		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
 			return c

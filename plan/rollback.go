@@ -39,6 +39,9 @@ type RollbackUser struct {
 	Recreate bool
 	// Action is what the run did to the user.
 	Action Action
+	// Groups are the groups a deleted user was in, restored when it is
+	// created again.
+	Groups []string
 }
 
 // RollbackGroup is a group as it was before the run.
@@ -166,6 +169,9 @@ func rollbackUser(c *Change) (RollbackUser, bool) {
 			u.Values.Custom = map[string]string{}
 		}
 		u.Recreate = c.Action == ActionDelete
+		if u.Recreate {
+			u.Groups = c.Groups
+		}
 	default:
 		return u, false // adopts changed nothing in Confluence
 	}
@@ -212,7 +218,7 @@ func (d *diff) runRollback(rb *Rollback) {
 			continue
 		}
 		uid, gid := m.user(ms.User), m.group(ms.Group)
-		has := hasGroup(m.actualBy[uid], gid)
+		has := hasGroup(m.actualBy[uid], gid) || slices.ContainsFunc(m.adds, func(op memberOp) bool { return op.uid == uid && op.gid == gid })
 		switch {
 		case ms.Member && !has:
 			m.adds = append(m.adds, memberOp{uid: uid, gid: gid, idp: m.idp(ms.IDP), action: ActionAdd, reason: m.reason(why + ", which removed it")})
@@ -243,6 +249,17 @@ func (d *diff) rollbackUser(u *RollbackUser, why string) {
 			v.Active = true
 			d.userChanges = append(d.userChanges, Change{Action: ActionCreate, Kind: KindUser, User: name, IDP: u.IDP, SourceID: u.SourceID,
 				After: &v, Reason: why + ", which deleted it"})
+			m := &d.members
+			uid := m.user(name)
+			for _, g := range u.Groups {
+				_, exists := d.actualGroups[g]
+				recreated := slices.ContainsFunc(d.groupCreates, func(c Change) bool { return c.Group == g })
+				if d.protectedGroups[g] || !exists && !recreated {
+					continue
+				}
+				m.adds = append(m.adds, memberOp{uid: uid, gid: m.group(g), idp: m.idp(u.IDP), action: ActionAdd,
+					reason: m.reason(why + ", which deleted the user and its memberships")})
+			}
 			if !want.Active {
 				off := want
 				d.leaving[name] = true
@@ -320,7 +337,7 @@ func rollbackDigest(rb *Rollback) string {
 	users.add("run", rb.RunID)
 	for _, u := range rb.Users {
 		users.add(u.Username, u.IDP, u.SourceID, u.Values.DisplayName, u.Values.Email, boolString(u.Values.Active),
-			customString(u.Values.Custom), boolString(u.Recreate), u.Action.String())
+			customString(u.Values.Custom), boolString(u.Recreate), u.Action.String(), strings.Join(u.Groups, ","))
 	}
 	for _, g := range rb.Groups {
 		groups.add(g.Name, g.IDP, boolString(g.Exists))
@@ -332,4 +349,25 @@ func rollbackDigest(rb *Rollback) string {
 		notices.add(n.Subject, n.Summary)
 	}
 	return digest(&users, &groups, &members, &notices)
+}
+
+// noteDeletedGroups records on each user delete the groups the user is in,
+// which Confluence drops with the account.
+func noteDeletedGroups(p *Plan, actual *Actual) {
+	deleted := map[string]int{}
+	for i := range p.Changes {
+		if c := &p.Changes[i]; c.Kind == KindUser && c.Action == ActionDelete {
+			deleted[c.User] = i
+		}
+	}
+	if len(deleted) == 0 {
+		return
+	}
+	for _, g := range actual.Groups {
+		for _, m := range g.Members {
+			if i, ok := deleted[strings.ToLower(m)]; ok {
+				p.Changes[i].Groups = append(p.Changes[i].Groups, strings.ToLower(g.Name))
+			}
+		}
+	}
 }

@@ -286,3 +286,29 @@ func TestRollbackUnknownRun(t *testing.T) {
 		t.Errorf("err = %v, want ErrNothingToRollBack", err)
 	}
 }
+
+// TestRollbackRecreatesDeletedUser: with users.delete, a run deletes u2
+// (gone from the IdP); its rollback creates u2 again, in the groups it
+// was in, and Confluence is as before the run.
+func TestRollbackRecreatesDeletedUser(t *testing.T) {
+	f := newRollbackFixture(t)
+	f.in.Config.IDPs[0].Users.Delete = true
+	before := f.dump(t)
+	f.src.Set(rollbackSnapshot([]plan.SourceUser{renamed(impactUser("u1", true), "User One"), impactUser("u3", false), impactUser("u4", true)},
+		[]string{"id-u1", "id-u3", "id-u4"}, []string{"id-u1"}, []string{"id-u1"}))
+	run := f.sync(t)
+	if strings.Contains(f.dump(t), "user u2 ") {
+		t.Fatal("the run did not delete u2")
+	}
+	p, err := f.rollback(t, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rollback plan:\n%s", planText(t, p))
+	f.apply(t, p)
+	// u3 was deleted too (inactive, users.delete = true): it comes back
+	// disabled, as it was.
+	if diff := cmp.Diff(before, f.dump(t)); diff != "" {
+		t.Errorf("Confluence after the rollback (-before the run +after):\n%s", diff)
+	}
+}
