@@ -312,3 +312,32 @@ func TestRollbackRecreatesDeletedUser(t *testing.T) {
 		t.Errorf("Confluence after the rollback (-before the run +after):\n%s", diff)
 	}
 }
+
+// TestRollbackPlanStale: a saved rollback plan recomputed after a later
+// run changed one of the run's objects is stale, and says why.
+func TestRollbackPlanStale(t *testing.T) {
+	f := newRollbackFixture(t)
+	saved, err := f.rollback(t, f.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := f.rollback(t, f.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Stale(saved, same); err != nil {
+		t.Fatalf("a rollback recomputed from the same state is stale: %v", err)
+	}
+	f.src.Set(rollbackSnapshot([]plan.SourceUser{renamed(impactUser("u1", true), "User Uno"), impactUser("u2", true), impactUser("u3", false), impactUser("u4", true)},
+		[]string{"id-u1", "id-u2", "id-u3", "id-u4"}, []string{"id-u1"}, []string{"id-u1"}))
+	f.sync(t)
+	now, err := f.rollback(t, f.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = plan.Stale(saved, now)
+	if err == nil || !strings.Contains(err.Error(), "what the rollback reverses changed (a later run changed objects of run "+f.runID+")") {
+		t.Fatalf("Stale = %v", err)
+	}
+	t.Logf("stale: %v", err)
+}

@@ -348,6 +348,9 @@ func SummaryLine(p *plan.Plan) string {
 		if left := leftOutSummary(p, " left out"); left != "" {
 			return "No changes for the IdPs read; " + left + ": see the " + noticesAbove(p) + " above."
 		}
+		if p.RollbackOf != "" {
+			return "No changes. Nothing of run " + p.RollbackOf + " is left to roll back."
+		}
 		return "No changes. Confluence matches the desired state."
 	}
 	if left := leftOutSummary(p, ""); left != "" {
