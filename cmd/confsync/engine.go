@@ -110,5 +110,5 @@ func (s *engineSession) Close() error { return s.store.Close() }
 
 // compute runs plan.Compute with the session's parts.
 func (s *engineSession) compute(ctx context.Context, hook plan.Hook, opts plan.Options) (*plan.Plan, error) {
-	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, State: s.store, Hook: hook, Options: opts})
+	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, Permissions: s.permissions(), State: s.store, Hook: hook, Options: opts})
 }

@@ -109,7 +109,7 @@ func (s *engineSession) computeRollback(ctx context.Context, runID string, opts 
 	if err != nil {
 		return nil, err
 	}
-	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, State: s.store, Rollback: rb, Options: opts})
+	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, Permissions: s.permissions(), State: s.store, Rollback: rb, Options: opts})
 }
 
 // recompute computes a saved plan again from the same options, for

@@ -21,6 +21,26 @@ var migrations = []migration{
 	{3, "scim requests per minute", schemaV3},
 	{4, "when confsync disabled a managed user (users.delete_after)", schemaV4},
 	{5, "what each audited action changed, before and after", schemaV5},
+	{6, "the space permissions kept between plans", schemaV6},
+}
+
+// schemaV6 keeps Confluence's space permissions between plans
+// (plan.CachedPermissions): each space's group grants, and when they were
+// last all read.
+func schemaV6(*dialect) []string {
+	return []string{
+		`CREATE TABLE space_permissions (
+			space_key TEXT NOT NULL,
+			group_name TEXT NOT NULL,
+			permission TEXT NOT NULL,
+			PRIMARY KEY (space_key, group_name, permission)
+		)`,
+		`CREATE INDEX space_permissions_group ON space_permissions (group_name)`,
+		`CREATE TABLE space_permission_reads (
+			id INTEGER PRIMARY KEY,
+			full_read_at BIGINT NOT NULL
+		)`,
+	}
 }
 
 // schemaV5 adds audit_actions.change_json, the JSON of the change an action

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditRuns", testAuditRuns},
 		{"SourceHealth", testSourceHealth},
 		{"RunOfPlan", testRunOfPlan},
+		{"SpacePermissions", testSpacePermissions},
 		{"ConcurrentAddMembers", testConcurrentAddMembers},
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
 		{"NoOpWrites", testNoOpWrites},
