@@ -60,6 +60,8 @@ type CachedPermissions struct {
 	}
 	Cache  SpacePermissionCache
 	MaxAge time.Duration
+	// FullRead forces a full read whatever the age of the kept one.
+	FullRead bool
 	// Now returns the time (time.Now when nil).
 	Now func() time.Time
 }
@@ -95,7 +97,7 @@ func (c *CachedPermissions) GroupSpacePermissions(ctx context.Context, groups []
 		return nil, fmt.Errorf("read the kept space permissions: %w", err)
 	}
 	var grants []SpacePermission
-	if fullAt.IsZero() || now().Sub(fullAt) > maxAge {
+	if c.FullRead || fullAt.IsZero() || now().Sub(fullAt) > maxAge {
 		at := now()
 		if grants, err = c.Reader.ReadSpacePermissions(ctx, nil); err != nil {
 			return nil, err

@@ -80,6 +80,9 @@ type engineSession struct {
 	sources map[string]plan.Source
 	target  plan.Target
 	log     *slog.Logger
+	// refreshPermissions makes the plan read every space's permissions
+	// (plan --refresh-permissions) instead of the kept ones.
+	refreshPermissions bool
 }
 
 // openEngine loads the configuration and opens the store, the sources and

@@ -19,5 +19,7 @@ func (s *engineSession) permissions() plan.PermissionReader {
 	if s.cfg.Server.ReconcileInterval > 0 {
 		age = s.cfg.Server.ReconcileInterval
 	}
-	return &plan.CachedPermissions{Reader: reader, Cache: cache, MaxAge: age}
+	cp := &plan.CachedPermissions{Reader: reader, Cache: cache, MaxAge: age}
+	cp.FullRead = s.refreshPermissions
+	return cp
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,8 +48,11 @@ func TestCachedPermissionReads(t *testing.T) {
 		{"next plan: the removed groups' spaces only", time.Minute, reads{0, 2}},
 		{"again", time.Minute, reads{0, 2}},
 		{"kept read older than MaxAge: a full read", 2 * time.Hour, reads{1, 3}},
+		{"FullRead (plan --refresh-permissions)", time.Minute, reads{1, 3}},
+		{"kept again", time.Minute, reads{0, 2}},
 	} {
 		clock = clock.Add(step.advance)
+		cached.FullRead = strings.HasPrefix(step.name, "FullRead")
 		p, got := compute()
 		if got != step.want {
 			t.Errorf("%s: %d space list and %d space permission requests, want %+v", step.name, got.lists, got.spaces, step.want)
