@@ -85,6 +85,9 @@ type engineSession struct {
 	sources map[string]plan.Source
 	target  plan.Target
 	log     *slog.Logger
+	// refreshPermissions makes the plan read every space's permissions
+	// (plan --refresh-permissions) instead of the kept ones.
+	refreshPermissions bool
 }
 
 // openEngine loads the configuration and opens the store, the sources and
@@ -115,5 +118,5 @@ func (s *engineSession) Close() error { return s.store.Close() }
 
 // compute runs plan.Compute with the session's parts.
 func (s *engineSession) compute(ctx context.Context, hook plan.Hook, opts plan.Options) (*plan.Plan, error) {
-	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, State: s.store, Hook: hook, Options: opts})
+	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, Permissions: s.permissions(), State: s.store, Hook: hook, Options: opts})
 }

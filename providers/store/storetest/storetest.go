@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SourceHealth", testSourceHealth},
 		{"RunOfPlan", testRunOfPlan},
 		{"SourceCursors", testSourceCursors},
+		{"SpacePermissions", testSpacePermissions},
 		{"ConcurrentAddMembers", testConcurrentAddMembers},
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
 		{"NoOpWrites", testNoOpWrites},
