@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -31,8 +32,10 @@ const (
 type GraphSource struct {
 	TenantID string
 	ClientID string
-	// ClientSecret is the app registration's client secret.
+	// ClientSecret is the app registration's client secret; Certificate,
+	// when set instead, is a certificate credential (client assertions).
 	ClientSecret Secret
+	Certificate  *GraphCertificate
 	// Authority is the Microsoft identity platform host (default
 	// DefaultGraphAuthority; sovereign clouds override it).
 	Authority string
@@ -185,33 +188,74 @@ func (l *loader) decodeGraph(block *hcl.Block) (*GraphSource, hcl.Diagnostics) {
 		}
 	}
 
-	// Credentials: a client secret, or a certificate (not implemented yet).
+	// Credentials: a client secret, or a certificate and its key.
 	failed := failedAttrs(a, diags)
 	cert, key := a["certificate_file"], a["private_key_file"]
-	if cert != nil || key != nil {
-		subject := cert
-		if subject == nil {
-			subject = key
+	secretAttr := a["client_secret"]
+	switch {
+	case cert != nil || key != nil:
+		if secretAttr != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Conflicting Graph credentials",
+				Detail:   "Give either client_secret or certificate_file and private_key_file, not both.",
+				Subject:  secretAttr.NameRange.Ptr(),
+			})
 		}
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Certificate credentials are not supported yet",
-			Detail:   "This version of confsync authenticates to Microsoft Graph with a client secret only: add a client secret to the app registration (Certificates & secrets) and set client_secret from a sensitive variable, instead of certificate_file and private_key_file.",
-			Subject:  subject.NameRange.Ptr(),
-		})
-	} else if attr := a["client_secret"]; (attr == nil || !l.isSet(attr)) && !failed["client_secret"] {
+		s.Certificate, diags = l.graphCertificate(cert, key, diags)
+	case (secretAttr == nil || !l.isSet(secretAttr)) && !failed["client_secret"]:
 		subject := block.DefRange.Ptr()
-		if attr != nil {
-			subject = attr.Expr.Range().Ptr()
+		if secretAttr != nil {
+			subject = secretAttr.Expr.Range().Ptr()
 		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing Graph credentials",
-			Detail:   "A graph block needs client_secret: the value of a client secret of the app registration, from a sensitive variable such as var.graph_secret.",
+			Detail:   "A graph block needs client_secret (the value of a client secret of the app registration, from a sensitive variable such as var.graph_secret), or certificate_file and private_key_file (a certificate uploaded to the app registration and its private key, PEM).",
 			Subject:  subject,
 		})
 	}
 	return s, diags
+}
+
+// graphCertificate loads a certificate credential; problems point at the
+// attribute naming the file at fault.
+func (l *loader) graphCertificate(cert, key *hcl.Attribute, diags hcl.Diagnostics) (*GraphCertificate, hcl.Diagnostics) {
+	if cert == nil || key == nil {
+		present, missing := "certificate_file", "private_key_file"
+		subject := cert
+		if cert == nil {
+			present, missing, subject = "private_key_file", "certificate_file", key
+		}
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Incomplete certificate credentials",
+			Detail:   fmt.Sprintf("A graph block with %s also needs %s: the certificate uploaded to the app registration and the private key that signs for it, both PEM.", present, missing),
+			Subject:  subject.NameRange.Ptr(),
+		})
+	}
+	certPath, ok1, d := l.path(cert, false)
+	diags = append(diags, d...)
+	keyPath, ok2, d := l.path(key, false)
+	diags = append(diags, d...)
+	if !ok1 || !ok2 {
+		return nil, diags
+	}
+	c, err := LoadGraphCertificate(certPath, keyPath, time.Now())
+	if err != nil {
+		subject := cert
+		var fe *CertificateFileError
+		if errors.As(err, &fe) && fe.Attr == "private_key_file" {
+			subject = key
+		}
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unusable certificate credentials",
+			Detail:   err.Error() + ".",
+			Subject:  subject.Expr.Range().Ptr(),
+		})
+	}
+	return c, diags
 }
 
 // groupNames checks a list of IdP group names: not empty, no duplicates.

@@ -147,6 +147,10 @@ type Change struct {
 	Before     *UserValues       `json:"before,omitempty"`
 	After      *UserValues       `json:"after,omitempty"`
 	Attributes []AttributeChange `json:"attributes,omitempty"`
+	// Groups are, on a user delete, the Confluence groups the user is in
+	// (deleting the account drops them), so that a rollback of the run
+	// can restore them.
+	Groups []string `json:"groups,omitempty"`
 	// PreviousUsername is set on an adopt that follows a rename done in
 	// Confluence: the ownership of the old name moves to the new one.
 	PreviousUsername string `json:"previous_username,omitempty"`
@@ -281,6 +285,9 @@ type Plan struct {
 	// Impact is what the plan's removals take away (plan/impact.go); nil
 	// when the plan removes nothing or the target cannot read permissions.
 	Impact *PermissionImpact `json:"permission_impact,omitempty"`
+	// RollbackOf is the run this plan reverses (confsync rollback); apply
+	// FILE then recomputes the rollback of that run, not a sync.
+	RollbackOf string `json:"rollback_of,omitempty"`
 	// AllowMassChanges records that the safety thresholds were waived.
 	AllowMassChanges bool `json:"allow_mass_changes,omitempty"`
 }

@@ -47,6 +47,10 @@ type Inputs struct {
 	// impact; when nil, Target is used if it implements PermissionReader.
 	Permissions PermissionReader
 	State       StateStore
+	// Rollback, when set, makes the plan a rollback (plan/rollback.go):
+	// no IdP is read, and the desired state of the objects the run
+	// changed is their state before it; nothing else changes.
+	Rollback *Rollback
 	// Hook receives progress; nil for none.
 	Hook    Hook
 	Options Options
@@ -134,6 +138,9 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		Reads:            map[string]SourceCounts{},
 	}
 	var reads []idpRead
+	if in.Rollback != nil {
+		selected, p.RollbackOf = nil, in.Rollback.RunID
+	}
 	for _, idp := range selected {
 		r, skip, err := readIDP(ctx, in, idp, hook, now)
 		if err != nil {
@@ -156,8 +163,15 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 
 	d := newDiff(in.Config, own, actual, reads, selected)
 	d.now = p.Created
-	d.run()
+	if in.Rollback != nil {
+		d.allRead = false
+		d.runRollback(in.Rollback)
+		d.notices = append(d.notices, in.Rollback.Notices...)
+	} else {
+		d.run()
+	}
 	p.Changes = d.ordered()
+	noteDeletedGroups(p, actual)
 	slices.SortStableFunc(d.notices, func(a, b Notice) int {
 		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
 			return c
@@ -173,6 +187,9 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		return nil, err
 	}
 	p.DesiredFingerprint, p.ActualFingerprint = d.desiredDigest(), d.actualFP.digest
+	if in.Rollback != nil {
+		p.DesiredFingerprint = rollbackDigest(in.Rollback)
+	}
 	p.ConfluenceFingerprint, p.StateFingerprint = d.actualFP.confluence, d.actualFP.state
 
 	if err := recordHealth(ctx, in.State, p); err != nil {

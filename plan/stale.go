@@ -33,7 +33,12 @@ func Stale(saved, now *Plan) error {
 	if !slices.Equal(saved.IDPs, now.IDPs) {
 		reasons = append(reasons, fmt.Sprintf("the IdPs taking part changed (%v, now %v)", saved.IDPs, now.IDPs))
 	}
-	if saved.DesiredFingerprint != now.DesiredFingerprint {
+	switch {
+	case saved.RollbackOf != now.RollbackOf:
+		reasons = append(reasons, fmt.Sprintf("the plan rolls back run %q, the recomputed one %q", saved.RollbackOf, now.RollbackOf))
+	case saved.DesiredFingerprint != now.DesiredFingerprint && saved.RollbackOf != "":
+		reasons = append(reasons, "what the rollback reverses changed (a later run changed objects of run "+saved.RollbackOf+")")
+	case saved.DesiredFingerprint != now.DesiredFingerprint:
 		reasons = append(reasons, "the identities in the IdPs changed")
 	}
 	if saved.ActualFingerprint != now.ActualFingerprint {

@@ -129,7 +129,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 			return fmt.Errorf("this plan was already applied (run %s, at %s)%s; make a new plan with confsync plan --out FILE",
 				done.ID, done.Finished.UTC().Format(time.RFC3339), what)
 		}
-		now, err := s.compute(ctx, readHook, plan.Options{IDPs: saved.IDPFilter, AllowMassChanges: saved.AllowMassChanges})
+		now, err := s.recompute(ctx, readHook, saved)
 		var safety *plan.SafetyError
 		if errors.As(err, &safety) {
 			return refuse(ctx, s, fmt.Errorf("the saved plan was not applied: the current state exceeds the safety thresholds: %w", safety))

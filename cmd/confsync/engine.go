@@ -37,9 +37,14 @@ func buildEngine(ctx context.Context, cfg *config.Config, st store.Store, logger
 			}
 			sources[p.Name] = src
 		case "graph":
-			// Delta queries pay off where the source is kept (serve); a
-			// full round at each reconcile_interval, as for the other IdPs.
-			src, err := graph.NewSource(p.Graph, graph.Options{Logger: logger.With("idp", p.Name), Delta: true, FullReadEvery: cfg.Server.ReconcileInterval})
+			// Delta queries, their state kept in the store so that each
+			// plan process reads only the changes; a full round at each
+			// reconcile_interval, as for the other IdPs.
+			opts := graph.Options{Logger: logger.With("idp", p.Name), Delta: true, FullReadEvery: cfg.Server.ReconcileInterval}
+			if st != nil {
+				opts.Cursors, opts.CursorKey = st, p.Name
+			}
+			src, err := graph.NewSource(p.Graph, opts)
 			if err != nil {
 				return nil, nil, fmt.Errorf("idp %q: %w", p.Name, err)
 			}
@@ -80,6 +85,9 @@ type engineSession struct {
 	sources map[string]plan.Source
 	target  plan.Target
 	log     *slog.Logger
+	// refreshPermissions makes the plan read every space's permissions
+	// (plan --refresh-permissions) instead of the kept ones.
+	refreshPermissions bool
 }
 
 // openEngine loads the configuration and opens the store, the sources and
@@ -110,5 +118,5 @@ func (s *engineSession) Close() error { return s.store.Close() }
 
 // compute runs plan.Compute with the session's parts.
 func (s *engineSession) compute(ctx context.Context, hook plan.Hook, opts plan.Options) (*plan.Plan, error) {
-	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, State: s.store, Hook: hook, Options: opts})
+	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, Permissions: s.permissions(), State: s.store, Hook: hook, Options: opts})
 }

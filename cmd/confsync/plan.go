@@ -21,7 +21,9 @@ type planOptions struct {
 	detailedExitcode bool
 	idps             []string
 	allowMassChanges bool
-	stdout, stderr   io.Writer
+	// refreshPermissions reads every space's permissions anew.
+	refreshPermissions bool
+	stdout, stderr     io.Writer
 }
 
 func newPlanCmd(ro *rootOptions) *cobra.Command {
@@ -52,6 +54,7 @@ source-health guard (the plan still shows the other IdPs' changes).`,
 	f.BoolVar(&opts.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes")
 	f.StringArrayVar(&opts.idps, "idp", nil, "plan for this IdP only (repeatable); others' objects are left alone")
 	f.BoolVar(&opts.allowMassChanges, "allow-mass-changes", false, "waive the safety thresholds for this plan")
+	f.BoolVar(&opts.refreshPermissions, "refresh-permissions", false, "read every space's permissions for the permission impact, not the ones kept since the last full read")
 	return cmd
 }
 
@@ -65,6 +68,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 		return err
 	}
 	defer s.Close()
+	s.refreshPermissions = opts.refreshPermissions
 	var hook plan.Hook
 	if !format.Machine() && views.IsTerminal(opts.stderr) {
 		hook = views.NewProgress(opts.stderr, true, false)

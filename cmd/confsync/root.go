@@ -44,7 +44,7 @@ func newRootCmd() *cobra.Command {
 		newStatusCmd(ro),
 		newHistoryCmd(ro),
 		newServeCmd(ro),
-		newPlanCmd(ro), newShowCmd(), newApplyCmd(ro), newForceUnlockCmd(ro),
+		newPlanCmd(ro), newRollbackCmd(ro), newShowCmd(), newApplyCmd(ro), newForceUnlockCmd(ro),
 		newStateCmd(ro), newImportCmd(ro), newHealthcheckCmd(ro),
 	)
 	return cmd

@@ -66,6 +66,9 @@ func Human(w io.Writer, p *plan.Plan, o HumanOptions) error {
 	}
 	pt := painter{o.Color}
 	b := &strings.Builder{}
+	if p.RollbackOf != "" {
+		fmt.Fprintf(b, "%s\n\n", pt.bold("This plan rolls back run "+p.RollbackOf+"."))
+	}
 	writeNotices(b, p, pt)
 	if p.Empty() {
 		line := SummaryLine(p)
@@ -344,6 +347,9 @@ func SummaryLine(p *plan.Plan) string {
 	if p.Empty() {
 		if left := leftOutSummary(p, " left out"); left != "" {
 			return "No changes for the IdPs read; " + left + ": see the " + noticesAbove(p) + " above."
+		}
+		if p.RollbackOf != "" {
+			return "No changes. Nothing of run " + p.RollbackOf + " is left to roll back."
 		}
 		return "No changes. Confluence matches the desired state."
 	}

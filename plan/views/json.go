@@ -37,6 +37,9 @@ type JSONPlan struct {
 	// PermissionImpact is what the plan's removals take away; absent when
 	// it was not computed.
 	PermissionImpact *plan.PermissionImpact `json:"permission_impact,omitempty"`
+	// RollbackOf is the run a rollback plan reverses (1.1, added without a
+	// version change: absent for other plans).
+	RollbackOf string `json:"rollback_of,omitempty"`
 }
 
 // JSONSummary counts the changes.
@@ -70,6 +73,7 @@ func ToJSON(p *plan.Plan) *JSONPlan {
 	j := &JSONPlan{
 		FormatVersion:      JSONFormatVersion,
 		ID:                 p.ID,
+		RollbackOf:         p.RollbackOf,
 		Created:            p.Created,
 		ConfigHash:         p.ConfigHash,
 		DesiredFingerprint: p.DesiredFingerprint,

@@ -81,20 +81,50 @@ func (c *Client) GroupSpacePermissions(ctx context.Context, groups []string) (ma
 	if len(want) == 0 {
 		return out, nil
 	}
-	var keys []string
-	err := pageAll(ctx, c, epListSpaces, nil, nil, func(s struct {
-		Key string `json:"key"`
-	}) error {
-		if s.Key != "" {
-			keys = append(keys, s.Key)
-		}
-		return nil
-	})
+	all, err := c.ReadSpacePermissions(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("list spaces: %w", err)
+		return nil, err
+	}
+	for _, p := range all {
+		if want[p.Group] {
+			out[p.Group] = append(out[p.Group], plan.SpaceGrant{Space: p.Space, Permission: p.Permission})
+		}
+	}
+	for g := range out {
+		sort.Slice(out[g], func(i, j int) bool {
+			a, b := out[g][i], out[g][j]
+			if a.Space != b.Space {
+				return a.Space < b.Space
+			}
+			return a.Permission < b.Permission
+		})
+	}
+	return out, nil
+}
+
+var _ plan.SpacePermissionReader = (*Client)(nil)
+
+// ReadSpacePermissions reads the group grants of the spaces keys (GET
+// /rest/api/space/{spaceKey}/permissions, one request each), or of every
+// space when keys is nil (listed first with GET /rest/api/space, paged).
+// A space that does not exist (deleted since) has none.
+func (c *Client) ReadSpacePermissions(ctx context.Context, keys []string) ([]plan.SpacePermission, error) {
+	if keys == nil {
+		err := pageAll(ctx, c, epListSpaces, nil, nil, func(s struct {
+			Key string `json:"key"`
+		}) error {
+			if s.Key != "" {
+				keys = append(keys, s.Key)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list spaces: %w", err)
+		}
 	}
 	var mu sync.Mutex
-	err = c.each(ctx, len(keys), func(ctx context.Context, i int) error {
+	var out []plan.SpacePermission
+	err := c.each(ctx, len(keys), func(ctx context.Context, i int) error {
 		var ps []permissionJSON
 		if _, err := c.do(ctx, call{ep: epSpacePermissions, args: []string{keys[i]}, out: &ps}); err != nil {
 			if errors.Is(err, ErrNotFound) {
@@ -105,25 +135,15 @@ func (c *Client) GroupSpacePermissions(ctx context.Context, groups []string) (ma
 		mu.Lock()
 		defer mu.Unlock()
 		for _, p := range ps {
-			g := strings.ToLower(p.Subject.DisplayName)
-			if p.Subject.Type != "group" || !want[g] {
+			if p.Subject.Type != "group" || p.Subject.DisplayName == "" {
 				continue
 			}
-			out[g] = append(out[g], plan.SpaceGrant{Space: keys[i], Permission: p.name()})
+			out = append(out, plan.SpacePermission{Space: keys[i], Group: strings.ToLower(p.Subject.DisplayName), Permission: p.name()})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	for g := range out {
-		sort.Slice(out[g], func(i, j int) bool {
-			a, b := out[g][i], out[g][j]
-			if a.Space != b.Space {
-				return a.Space < b.Space
-			}
-			return a.Permission < b.Permission
-		})
 	}
 	return out, nil
 }

@@ -3,8 +3,11 @@ package confluence_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/providers/confluence"
 	"github.com/confsync/confsync/providers/confluence/emulator"
 )
@@ -15,7 +18,10 @@ import (
 // 1 and 20 groups, and reports the requests each read costs: one global
 // read per group asked about, and (Confluence DC having no call that lists
 // a group's spaces) one list page per 200 spaces plus one permission read
-// per space, whatever the number of groups.
+// per space, whatever the number of groups. The cached/ variants keep the
+// space permissions between plans (plan.CachedPermissions, warmed by one
+// full read before the timing): a plan then reads only the spaces the
+// removed groups have grants in.
 func BenchmarkPermissionImpactReads(b *testing.B) {
 	nGroups, nSpaces := 20_000, 5_000
 	if quickBench() {
@@ -48,13 +54,29 @@ func BenchmarkPermissionImpactReads(b *testing.B) {
 	if err := srv.SeedSpaces(spaces...); err != nil {
 		b.Fatal(err)
 	}
-	for _, removed := range []int{1, 20} {
-		b.Run(fmt.Sprintf("groups=%d/removed=%d/spaces=%d", nGroups, removed, nSpaces), func(b *testing.B) {
+	for _, bc := range []struct {
+		removed int
+		cached  bool
+	}{{1, false}, {20, false}, {1, true}, {20, true}} {
+		removed := bc.removed
+		name := fmt.Sprintf("groups=%d/removed=%d/spaces=%d", nGroups, removed, nSpaces)
+		if bc.cached {
+			name = "cached/" + name
+		}
+		b.Run(name, func(b *testing.B) {
 			o := quickOptions(base)
 			o.Parallelism = 8
-			c, err := confluence.New(o)
+			client, err := confluence.New(o)
 			if err != nil {
 				b.Fatal(err)
+			}
+			var c plan.PermissionReader = client
+			if bc.cached {
+				cp := &plan.CachedPermissions{Reader: client, Cache: &memCache{}, MaxAge: time.Hour}
+				if _, err := cp.GroupSpacePermissions(context.Background(), []string{"warm-up"}); err != nil {
+					b.Fatal(err)
+				}
+				c = cp
 			}
 			asked := make([]string, removed)
 			for i := range asked {
@@ -84,4 +106,30 @@ func BenchmarkPermissionImpactReads(b *testing.B) {
 			b.ReportMetric(float64(grants), "grants-found")
 		})
 	}
+}
+
+// memCache is a plan.SpacePermissionCache in memory: the benchmark counts
+// Confluence requests, which do not depend on where the grants are kept
+// (sqlstore's implementation passes storetest on SQLite and PostgreSQL).
+type memCache struct {
+	grants []plan.SpacePermission
+	at     time.Time
+}
+
+func (m *memCache) SpacePermissions(context.Context) ([]plan.SpacePermission, time.Time, error) {
+	return m.grants, m.at, nil
+}
+
+func (m *memCache) ReplaceSpacePermissions(_ context.Context, spaces []string, grants []plan.SpacePermission, at time.Time) error {
+	if spaces == nil {
+		m.grants, m.at = slices.Clone(grants), at
+		return nil
+	}
+	drop := make(map[string]bool, len(spaces))
+	for _, k := range spaces {
+		drop[k] = true
+	}
+	m.grants = slices.DeleteFunc(m.grants, func(g plan.SpacePermission) bool { return drop[g.Space] })
+	m.grants = append(m.grants, grants...)
+	return nil
 }

@@ -1,6 +1,7 @@
 // Package graph reads users and groups from Microsoft Entra ID through
 // Microsoft Graph for the plan engine, and looks up a single user for Test
-// Sync. It signs in with an app registration's client credentials.
+// Sync. It signs in with an app registration's client credentials: a
+// client secret, or a certificate (a signed client assertion).
 //
 // A read is all or nothing: a page that still fails after its retries is
 // an error wrapping plan.ErrIncompleteRead, never a short result, because
@@ -44,6 +45,19 @@ type Options struct {
 	// long they go on before a full round.
 	Delta         bool
 	FullReadEvery time.Duration
+	// Cursors, when set, keeps the delta state (the deltaLinks and what
+	// they apply to) under CursorKey, so that a new process with the
+	// same store reads only the changes. Without it the state lives as
+	// long as the Source.
+	Cursors   CursorStore
+	CursorKey string
+}
+
+// CursorStore keeps one opaque value per key; the store's source cursors
+// satisfy it. The value holds delta tokens: it is state, never logged.
+type CursorStore interface {
+	SourceCursor(ctx context.Context, key string) ([]byte, bool, error)
+	SetSourceCursor(ctx context.Context, key string, value []byte) error
 }
 
 // Source reads one Entra ID tenant. It is safe for concurrent use; the
@@ -61,6 +75,11 @@ type Source struct {
 	useDelta      bool
 	fullReadEvery time.Duration
 	delta         deltaSource
+	cursors       CursorStore
+	cursorKey     string
+	// alwaysSave (tests only): save the state after every round, as
+	// against Graph, whose deltaLinks change every round.
+	alwaysSave bool
 }
 
 var _ plan.Source = (*Source)(nil)
@@ -70,8 +89,8 @@ func NewSource(cfg *config.GraphSource, opts Options) (*Source, error) {
 	if cfg == nil || cfg.TenantID == "" || cfg.ClientID == "" {
 		return nil, errors.New("graph: tenant_id and client_id are required")
 	}
-	if cfg.ClientSecret == "" {
-		return nil, errors.New("graph: the client secret is empty (client_secret in the graph block)")
+	if cfg.ClientSecret == "" && cfg.Certificate == nil {
+		return nil, errors.New("graph: no credentials: the client secret is empty (client_secret in the graph block) and no certificate_file and private_key_file are given")
 	}
 	c := *cfg
 	if c.Authority == "" {
@@ -95,7 +114,8 @@ func NewSource(cfg *config.GraphSource, opts Options) (*Source, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Source{cfg: c, http: hc, retry: opts.Retry.WithDefaults(), logger: logger, useDelta: opts.Delta, fullReadEvery: opts.FullReadEvery}, nil
+	return &Source{cfg: c, http: hc, retry: opts.Retry.WithDefaults(), logger: logger, useDelta: opts.Delta, fullReadEvery: opts.FullReadEvery,
+		cursors: opts.Cursors, cursorKey: opts.CursorKey}, nil
 }
 
 // AuthError is a sign-in the Microsoft identity platform refused.
@@ -124,15 +144,25 @@ func (s *Source) accessToken(ctx context.Context) (string, error) {
 	if s.token != "" && time.Now().Add(tokenMargin).Before(s.expires) {
 		return s.token, nil
 	}
-	form := url.Values{
-		"client_id":     {s.cfg.ClientID},
-		"scope":         {s.cfg.Endpoint + "/.default"},
-		"client_secret": {s.cfg.ClientSecret.Reveal()},
-		"grant_type":    {"client_credentials"},
-	}
 	tokenURL := s.cfg.Authority + "/" + url.PathEscape(s.cfg.TenantID) + "/oauth2/v2.0/token"
 	var lastErr error
 	for attempt := 1; ; attempt++ {
+		form := url.Values{
+			"client_id":  {s.cfg.ClientID},
+			"scope":      {s.cfg.Endpoint + "/.default"},
+			"grant_type": {"client_credentials"},
+		}
+		if c := s.cfg.Certificate; c != nil {
+			// A fresh assertion (a new jti) for every attempt.
+			a, err := clientAssertion(c, s.cfg.ClientID, tokenURL, time.Now())
+			if err != nil {
+				return "", err
+			}
+			form.Set("client_assertion_type", ClientAssertionType)
+			form.Set("client_assertion", a)
+		} else {
+			form.Set("client_secret", s.cfg.ClientSecret.Reveal())
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 		if err != nil {
 			return "", err

@@ -24,8 +24,11 @@ import (
 // FullReadEvery elapsing start a new full round. A failed incremental read
 // changes nothing in the kept state and fails the Read as any page does.
 //
-// The deltaLinks are not persisted: every new process (each confsync plan)
-// starts with a full round.
+// With Options.Cursors the state (deltaLinks, users and group members) is
+// saved after every successful round and loaded by the first Read of a new
+// Source, so each confsync plan process reads only what changed since the
+// last one (cursor.go). A deltaLink is only meaningful with the state it
+// was issued against, so both are kept together.
 
 // deltaState is what a Source knows of the tenant between delta reads.
 type deltaState struct {
@@ -34,6 +37,8 @@ type deltaState struct {
 	users                 map[string]plan.SourceUser
 	groups                map[string]*deltaGroup
 	fullAt                time.Time
+	// changed: the round that made this state received some object.
+	changed bool
 }
 
 type deltaGroup struct {
@@ -57,8 +62,9 @@ type deltaMember struct {
 
 // deltaSource holds the delta state of a Source.
 type deltaSource struct {
-	mu    sync.Mutex
-	state *deltaState
+	mu     sync.Mutex
+	state  *deltaState
+	loaded bool // the cursor store was consulted
 }
 
 // errResync is a delta token the tenant refused with 410 Gone.
@@ -71,6 +77,10 @@ var deltaHeader = http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(Pag
 func (s *Source) readDelta(ctx context.Context, attrs []string) (*plan.Snapshot, error) {
 	s.delta.mu.Lock()
 	defer s.delta.mu.Unlock()
+	if s.delta.state == nil && !s.delta.loaded {
+		s.delta.loaded = true
+		s.delta.state = s.loadCursor(ctx)
+	}
 	st := s.delta.state
 	if st != nil && (!slices.Equal(st.attrs, attrs) || (s.fullReadEvery > 0 && time.Since(st.fullAt) >= s.fullReadEvery)) {
 		st = nil
@@ -85,6 +95,11 @@ func (s *Source) readDelta(ctx context.Context, attrs []string) (*plan.Snapshot,
 			return nil, err
 		default:
 			s.delta.state = next
+			// Nothing changed and the same links: the saved state is
+			// still this one.
+			if next.changed || next.usersLink != st.usersLink || next.groupsLink != st.groupsLink || s.alwaysSave {
+				s.saveCursor(ctx, next)
+			}
 			return next.snapshot(), nil
 		}
 	}
@@ -98,6 +113,7 @@ func (s *Source) readDelta(ctx context.Context, attrs []string) (*plan.Snapshot,
 	}
 	next.fullAt = time.Now()
 	s.delta.state = next
+	s.saveCursor(ctx, next)
 	return next.snapshot(), nil
 }
 
@@ -113,6 +129,7 @@ func (s *Source) deltaRound(ctx context.Context, st *deltaState, attrs []string)
 	}
 	var err error
 	next.usersLink, err = s.follow(ctx, st.usersLink, func(raw map[string]json.RawMessage) {
+		next.changed = true
 		var id string
 		if json.Unmarshal(raw["id"], &id) != nil || id == "" {
 			return
@@ -129,6 +146,7 @@ func (s *Source) deltaRound(ctx context.Context, st *deltaState, attrs []string)
 		return nil, err
 	}
 	next.groupsLink, err = s.follow(ctx, st.groupsLink, func(raw map[string]json.RawMessage) {
+		next.changed = true
 		var id string
 		if json.Unmarshal(raw["id"], &id) != nil || id == "" {
 			return

@@ -34,10 +34,22 @@ type Store interface {
 	Tokens
 	RequestCounts
 	plan.StateStore
+	SourceCursors
 
 	// Ping checks that the store answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// SourceCursors keeps, per IdP, an opaque value a pulled source needs to
+// carry from one process to the next (the Graph source's delta state, its
+// deltaLinks included). The value is state, like a token: it is never
+// logged.
+type SourceCursors interface {
+	// SourceCursor returns the IdP's cursor (false when none is kept).
+	SourceCursor(ctx context.Context, idp string) ([]byte, bool, error)
+	// SetSourceCursor replaces the IdP's cursor; a nil value forgets it.
+	SetSourceCursor(ctx context.Context, idp string, value []byte) error
 }
 
 // User is a SCIM user pushed by one IdP.

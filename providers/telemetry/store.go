@@ -290,6 +290,20 @@ func (i *instrumentedStore) Health(ctx context.Context, idp string) (plan.Source
 	return v0, v1, err
 }
 
+func (i *instrumentedStore) SourceCursor(ctx context.Context, idp string) ([]byte, bool, error) {
+	start := time.Now()
+	v0, v1, err := i.s.SourceCursor(ctx, idp)
+	i.done("source_cursor", start, err)
+	return v0, v1, err
+}
+
+func (i *instrumentedStore) SetSourceCursor(ctx context.Context, idp string, value []byte) error {
+	start := time.Now()
+	err := i.s.SetSourceCursor(ctx, idp, value)
+	i.done("set_source_cursor", start, err)
+	return err
+}
+
 func (i *instrumentedStore) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error) {
 	start := time.Now()
 	v0, err := i.s.RunOfPlan(ctx, planID)

@@ -31,12 +31,66 @@ idp "no-secret" {
   }
 }
 
-idp "cert" {
+idp "cert-missing" {
   graph {
     tenant_id        = "contoso.onmicrosoft.com"
     client_id        = "00001111-aaaa-2222-bbbb-3333cccc4444"
-    certificate_file = "confsync.crt" # ERROR: Certificate credentials are not supported yet
+    certificate_file = "confsync.crt" # ERROR: Unusable certificate credentials
     private_key_file = "confsync.key"
+  }
+}
+
+idp "cert-mismatch" {
+  graph {
+    tenant_id        = "contoso.onmicrosoft.com"
+    client_id        = "00001111-aaaa-2222-bbbb-3333cccc4444"
+    certificate_file = "../valid/certs/graph-app.crt"
+    private_key_file = "../valid/certs/other.key" # ERROR: Unusable certificate credentials
+  }
+}
+
+idp "cert-encrypted" {
+  graph {
+    tenant_id        = "contoso.onmicrosoft.com"
+    client_id        = "00001111-aaaa-2222-bbbb-3333cccc4444"
+    certificate_file = "../valid/certs/graph-app.crt"
+    private_key_file = "../valid/certs/graph-app-encrypted.key" # ERROR: Unusable certificate credentials
+  }
+}
+
+idp "cert-not-pem" {
+  graph {
+    tenant_id        = "contoso.onmicrosoft.com"
+    client_id        = "00001111-aaaa-2222-bbbb-3333cccc4444"
+    certificate_file = "../valid/certs/graph-app.key" # ERROR: Unusable certificate credentials
+    private_key_file = "../valid/certs/graph-app.key"
+  }
+}
+
+idp "cert-ec" {
+  graph {
+    tenant_id        = "contoso.onmicrosoft.com"
+    client_id        = "00001111-aaaa-2222-bbbb-3333cccc4444"
+    certificate_file = "../valid/certs/ec.crt" # ERROR: Unusable certificate credentials
+    private_key_file = "../valid/certs/ec.key"
+  }
+}
+
+idp "cert-half" {
+  graph {
+    tenant_id        = "contoso.onmicrosoft.com"
+    client_id        = "00001111-aaaa-2222-bbbb-3333cccc4444"
+    certificate_file = "../valid/certs/graph-app.crt" # ERROR: Incomplete certificate credentials
+  }
+}
+
+idp "cert-and-secret" {
+  graph {
+    tenant_id        = "contoso.onmicrosoft.com"
+    client_id        = "00001111-aaaa-2222-bbbb-3333cccc4444"
+    client_secret    = var.graph_secret # ERROR: Conflicting Graph credentials
+    certificate_file = "../valid/certs/graph-app.crt"
+    private_key_file = "../valid/certs/graph-app.key"
   }
 }
 

@@ -25,6 +25,9 @@ type Run struct {
 	Applied int         `json:"applied"`
 	Failed  int         `json:"failed"`
 	Actions []RunAction `json:"actions"`
+	// Rollback is the command that makes the plan reversing the run;
+	// empty for a run that changed nothing.
+	Rollback string `json:"rollback,omitempty"`
 }
 
 // RunAction is one action of a run and its result.
@@ -55,6 +58,9 @@ func fromRun(r plan.Run) Run {
 		} else {
 			out.Failed++
 		}
+	}
+	if out.Applied > 0 && (r.Outcome == "applied" || r.Outcome == "partial") {
+		out.Rollback = "confsync rollback " + r.ID + " --out rollback.plan"
 	}
 	return out
 }

@@ -201,6 +201,9 @@ func WriteHistory(w io.Writer, h *History) error {
 			}
 			fmt.Fprintln(ew, line)
 		}
+		if r.Rollback != "" {
+			fmt.Fprintf(ew, "  to roll it back: %s\n", r.Rollback)
+		}
 	}
 	return ew.err
 }

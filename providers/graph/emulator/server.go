@@ -11,6 +11,7 @@ package emulator
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -30,6 +31,10 @@ type Options struct {
 	// sign in.
 	ClientID     string
 	ClientSecret string
+	// Certificates are the certificates uploaded to the app registration
+	// (its keyCredentials): a client assertion signed by the key of one
+	// of them signs in.
+	Certificates []*x509.Certificate
 	// TokenLifetime is the lifetime of an access token (default one hour,
 	// Entra ID's default for app-only tokens).
 	TokenLifetime time.Duration

@@ -12,7 +12,7 @@ import (
 
 // token is the Microsoft identity platform's token endpoint,
 // POST /{tenant}/oauth2/v2.0/token, for the client credentials grant with
-// a shared secret. Errors carry the documented OAuth error, an AADSTS code
+// a shared secret or a certificate credential (assertion.go). Errors carry the documented OAuth error, an AADSTS code
 // in error_description and error_codes.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	tenant := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/oauth2/v2.0/token")
@@ -39,10 +39,23 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			"The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
 	case f.Get("client_secret") == "" && f.Get("client_assertion") == "":
 		tokenError(w, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-	case f.Get("client_secret") != s.opts.ClientSecret:
+	case f.Get("client_assertion") != "" || f.Get("client_assertion_type") != "":
+		if aadsts, desc := s.checkAssertion(r, tenant, f.Get("client_id"), f.Get("client_assertion_type"), f.Get("client_assertion")); aadsts != 0 {
+			tokenError(w, http.StatusUnauthorized, "invalid_client", aadsts, desc)
+			return
+		}
+		s.issueToken(w)
+	case f.Get("client_secret") != s.opts.ClientSecret || s.opts.ClientSecret == "":
 		tokenError(w, http.StatusUnauthorized, "invalid_client", 7000215,
 			fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", s.opts.ClientID))
 	default:
+		s.issueToken(w)
+	}
+}
+
+// issueToken answers a successful token request.
+func (s *Server) issueToken(w http.ResponseWriter) {
+	{
 		var b [24]byte
 		_, _ = rand.Read(b[:])
 		tok := "eyJ0eXAiOiJKV1QifQ." + base64.RawURLEncoding.EncodeToString(b[:])

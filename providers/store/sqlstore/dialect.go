@@ -21,6 +21,8 @@ type dialect struct {
 	dollarParams bool
 	// serialPK is the column type of an auto-incrementing primary key.
 	serialPK string
+	// blob is the column type of a byte string.
+	blob string
 	// clustered is appended to CREATE TABLE for tables whose primary key
 	// should be the storage order (SQLite's WITHOUT ROWID).
 	clustered string
@@ -47,6 +49,7 @@ type dialect struct {
 var sqliteDialect = &dialect{
 	name:           "sqlite",
 	serialPK:       "INTEGER PRIMARY KEY AUTOINCREMENT",
+	blob:           "BLOB",
 	clustered:      " WITHOUT ROWID",
 	lockMigrations: func(context.Context, *sql.Tx) error { return nil },
 	maxParams:      30000, // SQLITE_MAX_VARIABLE_NUMBER is 32766
@@ -69,6 +72,7 @@ var postgresDialect = &dialect{
 	name:         "postgres",
 	dollarParams: true,
 	serialPK:     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+	blob:         "BYTEA",
 	forUpdate:    " FOR UPDATE",
 	snapshot:     sql.LevelRepeatableRead,
 	lockMigrations: func(ctx context.Context, tx *sql.Tx) error {

@@ -21,18 +21,8 @@ var migrations = []migration{
 	{3, "scim requests per minute", schemaV3},
 	{4, "when confsync disabled a managed user (users.delete_after)", schemaV4},
 	{5, "what each audited action changed, before and after", schemaV5},
-}
-
-// schemaV5 adds audit_actions.change_json, the JSON of the change an action
-// made (plan.Change); empty for actions recorded before.
-func schemaV5(d *dialect) []string {
-	return []string{`ALTER TABLE audit_actions ADD COLUMN change_json TEXT NOT NULL DEFAULT ''`}
-}
-
-// schemaV4 adds managed_users.disabled_at, microseconds since the epoch, 0
-// for an active user or an unknown time.
-func schemaV4(d *dialect) []string {
-	return []string{`ALTER TABLE managed_users ADD COLUMN disabled_at BIGINT NOT NULL DEFAULT 0`}
+	{6, "source cursors (graph delta state)", schemaV6},
+	{7, "the space permissions kept between plans", schemaV7},
 }
 
 // SchemaVersion is the newest schema version this binary knows.
@@ -184,6 +174,49 @@ func schemaV3(*dialect) []string {
 			idp TEXT NOT NULL,
 			requests BIGINT NOT NULL,
 			PRIMARY KEY (minute, idp)
+		)`,
+	}
+}
+
+// schemaV4 adds managed_users.disabled_at, microseconds since the epoch, 0
+// for an active user or an unknown time.
+func schemaV4(d *dialect) []string {
+	return []string{`ALTER TABLE managed_users ADD COLUMN disabled_at BIGINT NOT NULL DEFAULT 0`}
+}
+
+// schemaV5 adds audit_actions.change_json, the JSON of the change an action
+// made (plan.Change); empty for actions recorded before.
+func schemaV5(d *dialect) []string {
+	return []string{`ALTER TABLE audit_actions ADD COLUMN change_json TEXT NOT NULL DEFAULT ''`}
+}
+
+// schemaV6 keeps a cursor per pulled IdP (issue 11: the Graph source's
+// delta state and deltaLinks survive the process that read them).
+func schemaV6(d *dialect) []string {
+	return []string{
+		`CREATE TABLE source_cursors (
+			idp TEXT PRIMARY KEY,
+			value ` + d.blob + ` NOT NULL,
+			updated BIGINT NOT NULL
+		)`,
+	}
+}
+
+// schemaV7 keeps Confluence's space permissions between plans
+// (plan.CachedPermissions): each space's group grants, and when they were
+// last all read.
+func schemaV7(*dialect) []string {
+	return []string{
+		`CREATE TABLE space_permissions (
+			space_key TEXT NOT NULL,
+			group_name TEXT NOT NULL,
+			permission TEXT NOT NULL,
+			PRIMARY KEY (space_key, group_name, permission)
+		)`,
+		`CREATE INDEX space_permissions_group ON space_permissions (group_name)`,
+		`CREATE TABLE space_permission_reads (
+			id INTEGER PRIMARY KEY,
+			full_read_at BIGINT NOT NULL
 		)`,
 	}
 }

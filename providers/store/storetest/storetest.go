@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditRuns", testAuditRuns},
 		{"SourceHealth", testSourceHealth},
 		{"RunOfPlan", testRunOfPlan},
+		{"SourceCursors", testSourceCursors},
+		{"SpacePermissions", testSpacePermissions},
 		{"ConcurrentAddMembers", testConcurrentAddMembers},
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
 		{"NoOpWrites", testNoOpWrites},

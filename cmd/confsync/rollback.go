@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/plan/planfile"
+	"github.com/confsync/confsync/plan/views"
+)
+
+// rollbackOptions are the flags of confsync rollback.
+type rollbackOptions struct {
+	ro               *rootOptions
+	runID            string
+	out              string
+	json             bool
+	format           string
+	detailedExitcode bool
+	allowMassChanges bool
+	stdout, stderr   io.Writer
+}
+
+func newRollbackCmd(ro *rootOptions) *cobra.Command {
+	opts := &rollbackOptions{ro: ro}
+	cmd := &cobra.Command{
+		Use:   "rollback RUN_ID",
+		Short: "Plan the reversal of a past apply",
+		Long: `Rollback makes a plan that puts back what the apply RUN_ID (see confsync
+history) changed, from the before-values the audit log recorded: users it
+deleted are created again, users it disabled are enabled, attribute values it
+changed are restored, groups and memberships it removed come back, and the
+memberships and groups it added are removed; users it created or enabled are
+disabled (never deleted). No IdP is read and nothing the run did not touch
+changes.
+
+A change that a later run changed again is not fought: the plan lists it as a
+notice, "no longer applies", and leaves it out. The plan is checked against
+the safety thresholds and the protected users and groups like any plan, and
+is applied the same way: save it with --out and run confsync apply FILE,
+which re-checks that neither Confluence, confsync's state nor the audit log
+changed since. The IdPs still want what the run did: unless their data or
+the configuration is fixed, the next sync makes the same changes again.
+
+Exit status as for confsync plan.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.runID = args[0]
+			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runRollback(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.out, "out", "", "save the plan to `FILE` for confsync apply FILE")
+	f.BoolVar(&opts.json, "json", false, "print the plan as JSON; the same as --format json")
+	f.StringVar(&opts.format, "format", "", "`FORMAT` of the plan: human (default), json, or markdown")
+	f.BoolVar(&opts.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes")
+	f.BoolVar(&opts.allowMassChanges, "allow-mass-changes", false, "waive the safety thresholds for this plan")
+	return cmd
+}
+
+func runRollback(ctx context.Context, opts *rollbackOptions) error {
+	format, err := views.ParseFormat(opts.format, opts.json)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	s, err := openEngine(ctx, opts.ro, opts.stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	p, err := s.computeRollback(ctx, opts.runID, plan.Options{AllowMassChanges: opts.allowMassChanges})
+	var safety *plan.SafetyError
+	if err != nil && !errors.As(err, &safety) {
+		return err
+	}
+	if rerr := format.Plan(opts.stdout, p, views.HumanOptions{Color: views.ColorFor(opts.stdout), Unsaved: opts.out == ""}); rerr != nil {
+		return rerr
+	}
+	if safety != nil {
+		return fmt.Errorf("%w; the plan was not saved", safety)
+	}
+	if opts.out != "" {
+		if err := planfile.Write(opts.out, p); err != nil {
+			return err
+		}
+		if !format.Machine() {
+			fmt.Fprintf(opts.stdout, "\nSaved the rollback plan to %s. To apply exactly this plan:\n\n  %s\n", opts.out, applyHint(opts.ro, opts.out))
+		}
+	}
+	if opts.detailedExitcode && !p.Empty() {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// computeRollback computes the plan reversing the run runID from the
+// audit log: plan.Compute with the rollback's desired state.
+func (s *engineSession) computeRollback(ctx context.Context, runID string, opts plan.Options) (*plan.Plan, error) {
+	runs, err := s.store.Runs(ctx, maxHistory)
+	if err != nil {
+		return nil, fmt.Errorf("read the audit log: %w", err)
+	}
+	rb, err := plan.NewRollback(runs, runID)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, Permissions: s.permissions(), State: s.store, Rollback: rb, Options: opts})
+}
+
+// recompute computes a saved plan again from the same options, for
+// apply FILE's staleness check: a rollback plan as the rollback of its
+// run, any other as a sync.
+func (s *engineSession) recompute(ctx context.Context, hook plan.Hook, saved *plan.Plan) (*plan.Plan, error) {
+	opts := plan.Options{IDPs: saved.IDPFilter, AllowMassChanges: saved.AllowMassChanges}
+	if saved.RollbackOf != "" {
+		return s.computeRollback(ctx, saved.RollbackOf, opts)
+	}
+	return s.compute(ctx, hook, opts)
+}
