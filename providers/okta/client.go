@@ -144,48 +144,42 @@ func (s *Source) observe(h http.Header) {
 // header. Throttled and failed requests are retried; a 429 waits for
 // X-Rate-Limit-Reset.
 func (s *Source) get(ctx context.Context, rawURL string, v any) (string, error) {
-	var lastErr error
-	for attempt := 1; ; attempt++ {
+	var next string
+	err := s.retry.Do(ctx, func(int) (string, error) {
 		if err := s.pace(ctx); err != nil {
-			return "", err
+			return "", backoff.Final(err)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 		if err != nil {
-			return "", err
+			return "", backoff.Final(err)
 		}
 		req.Header.Set("Authorization", "SSWS "+s.cfg.Token.Reveal())
 		req.Header.Set("Accept", "application/json")
 		resp, err := s.http.Do(req)
-		retryAfter := ""
-		if err == nil {
-			s.observe(resp.Header)
-			var next string
-			next, retryAfter, err = s.decode(resp, v)
-			if err == nil {
-				return next, nil
-			}
-			var ae *APIError
-			if errors.As(err, &ae) {
-				switch {
-				case ae.Status == http.StatusUnauthorized:
-					return "", &AuthError{OrgURL: s.cfg.OrgURL, Err: ae}
-				case !backoff.Retryable(ae.Status):
-					return "", fmt.Errorf("%w: GET %s: %v", plan.ErrIncompleteRead, shortURL(rawURL), err)
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		lastErr = err
-		d, ok := s.retry.Delay(attempt, retryAfter)
-		if attempt >= s.retry.Attempts || !ok {
-			return "", fmt.Errorf("%w: GET %s failed after %d attempts: %v", plan.ErrIncompleteRead, shortURL(rawURL), attempt, lastErr)
-		}
-		if err := s.retry.Sleep(ctx, d); err != nil {
+		if err != nil {
 			return "", err
 		}
+		s.observe(resp.Header)
+		var retryAfter string
+		next, retryAfter, err = s.decode(resp, v)
+		var ae *APIError
+		if errors.As(err, &ae) {
+			switch {
+			case ae.Status == http.StatusUnauthorized:
+				return "", backoff.Final(&AuthError{OrgURL: s.cfg.OrgURL, Err: ae})
+			case !backoff.Retryable(ae.Status):
+				return "", backoff.Final(fmt.Errorf("%w: GET %s: %v", plan.ErrIncompleteRead, shortURL(rawURL), err))
+			}
+		}
+		return retryAfter, err
+	}, nil)
+	if gu, ok := err.(*backoff.GaveUpError); ok {
+		return "", fmt.Errorf("%w: GET %s failed after %d attempts: %v", plan.ErrIncompleteRead, shortURL(rawURL), gu.Attempts, gu.Err)
 	}
+	if err != nil {
+		return "", err
+	}
+	return next, nil
 }
 
 // decode reads an answer: v and the next link on 200; an *APIError
