@@ -59,7 +59,7 @@ type GraphSource struct {
 
 // graphSchema is the body of an idp's graph block.
 var graphSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{
+	Attributes: append([]hcl.AttributeSchema{
 		{Name: "tenant_id", Required: true},
 		{Name: "client_id", Required: true},
 		{Name: "client_secret"},
@@ -67,12 +67,7 @@ var graphSchema = &hcl.BodySchema{
 		{Name: "private_key_file"},
 		{Name: "authority"},
 		{Name: "endpoint"},
-		{Name: "groups"},
-		{Name: "user_filter"},
-		{Name: "parallelism"},
-		{Name: "timeout"},
-		{Name: "poll_interval"},
-	},
+	}, pulledAttrSchema...),
 }
 
 // tenantID is a directory (tenant) id: a GUID, or a verified domain name

@@ -44,15 +44,10 @@ type OktaSource struct {
 
 // oktaSchema is the body of an idp's okta block.
 var oktaSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{
+	Attributes: append([]hcl.AttributeSchema{
 		{Name: "org_url", Required: true},
 		{Name: "token", Required: true},
-		{Name: "groups"},
-		{Name: "user_filter"},
-		{Name: "parallelism"},
-		{Name: "timeout"},
-		{Name: "poll_interval"},
-	},
+	}, pulledAttrSchema...),
 }
 
 // decodeOkta decodes an okta source block and fills in the defaults.

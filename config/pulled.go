@@ -24,6 +24,15 @@ type pulledAttrs struct {
 	filterExample  string
 }
 
+// pulledAttrSchema is the schema of the attributes in pulledAttrs.
+var pulledAttrSchema = []hcl.AttributeSchema{
+	{Name: "groups"},
+	{Name: "user_filter"},
+	{Name: "parallelism"},
+	{Name: "timeout"},
+	{Name: "poll_interval"},
+}
+
 // decodePulledAttrs decodes groups, user_filter, parallelism, timeout and
 // poll_interval of a pulled source block into the fields p points at; an
 // attribute that is absent or invalid leaves its field (the default) as
