@@ -1,10 +1,8 @@
 package graph_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"testing"
 	"time"
 
@@ -27,11 +25,7 @@ func seedTenant(users, groups, per int) *emulator.Server {
 		})
 	}
 	for g := range groups {
-		m := make([]string, per)
-		for k := range per {
-			m[k] = ids[(g*7+k*7919)%users]
-		}
-		emu.AddGroup(fmt.Sprintf("group%05d", g), m...)
+		emu.AddGroup(fmt.Sprintf("group%05d", g), pulltest.GroupMembers(ids, g, per)...)
 	}
 	return emu
 }
@@ -60,42 +54,16 @@ func BenchmarkReadTenant(b *testing.B) {
 	cfg := &config.GraphSource{TenantID: tenant, ClientID: clientID, ClientSecret: secret, Authority: url, Endpoint: url, Parallelism: 4, Timeout: time.Minute}
 	wantRequests := 1 + pulltest.Pages(users, graph.PageSize) + pulltest.Pages(groups, graph.PageSize) + groups*pulltest.Pages(per, graph.PageSize)
 
-	var total time.Duration
-	var peak, retained uint64
-	b.ResetTimer()
-	for range b.N {
-		ct := &pulltest.CountingTransport{}
-		src, err := graph.NewSource(cfg, graph.Options{Retry: backoff.Policy{Attempts: 1}, HTTPClient: &http.Client{Transport: ct}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		runtime.GC()
-		stop := pulltest.SampleHeap()
-		t0 := time.Now()
-		snap, err := src.Read(context.Background(), plan.ReadRequest{Attributes: []string{"userPrincipalName", "mail", "displayName"}})
-		total += time.Since(t0)
-		p := stop()
-		if err != nil {
-			b.Fatal(err)
-		}
+	pulltest.ReadBench(b, wantRequests, []string{"userPrincipalName", "mail", "displayName"}, func(hc *http.Client) (plan.Source, error) {
+		return graph.NewSource(cfg, graph.Options{Retry: backoff.Policy{Attempts: 1}, HTTPClient: hc})
+	}, func(snap *plan.Snapshot) error {
 		members := 0
 		for _, g := range snap.Groups {
 			members += len(g.MemberIDs)
 		}
 		if len(snap.Users) != users || len(snap.Groups) != groups || members != groups*per {
-			b.Fatalf("read %d users, %d groups, %d memberships", len(snap.Users), len(snap.Groups), members)
+			return fmt.Errorf("read %d users, %d groups, %d memberships", len(snap.Users), len(snap.Groups), members)
 		}
-		if n := ct.Requests(); n != wantRequests {
-			b.Fatalf("%d requests, want the minimum %d", n, wantRequests)
-		}
-		runtime.GC()
-		retained = max(retained, pulltest.HeapLive())
-		peak = max(peak, p)
-		runtime.KeepAlive(snap)
-	}
-	b.StopTimer()
-	b.ReportMetric(total.Seconds()/float64(b.N), "read-s/op")
-	b.ReportMetric(float64(wantRequests), "requests")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-	b.ReportMetric(float64(retained)/(1<<20), "snapshot-heap-MB")
+		return nil
+	})
 }

@@ -1,10 +1,8 @@
 package okta_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"testing"
 	"time"
 
@@ -24,11 +22,7 @@ func seedOrg(users, groups, per int) *emulator.Server {
 		ids[i] = emu.AddUser("", map[string]any{"login": fmt.Sprintf("user%06d@example.com", i), "email": fmt.Sprintf("user%06d@example.com", i), "displayName": fmt.Sprintf("User %d", i)})
 	}
 	for g := range groups {
-		m := make([]string, per)
-		for k := range per {
-			m[k] = ids[(g*7+k*7919)%users]
-		}
-		emu.AddGroup(fmt.Sprintf("group%05d", g), m...)
+		emu.AddGroup(fmt.Sprintf("group%05d", g), pulltest.GroupMembers(ids, g, per)...)
 	}
 	return emu
 }
@@ -54,38 +48,12 @@ func BenchmarkReadOrg(b *testing.B) {
 	per := pulltest.Size("CONFSYNC_OKTA_BENCH_MEMBERS", 50)
 	cfg := &config.OktaSource{OrgURL: pulltest.StartEmulator(b), Token: token, Parallelism: 4, Timeout: time.Minute}
 	want := pulltest.Pages(users, 200) + 1 + pulltest.Pages(groups, 200) + groups*pulltest.Pages(per, 1000)
-	var total time.Duration
-	var peak, retained uint64
-	b.ResetTimer()
-	for range b.N {
-		ct := &pulltest.CountingTransport{}
-		src, err := okta.NewSource(cfg, okta.Options{Retry: backoff.Policy{Attempts: 1}, HTTPClient: &http.Client{Transport: ct}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		runtime.GC()
-		stop := pulltest.SampleHeap()
-		t0 := time.Now()
-		snap, err := src.Read(context.Background(), plan.ReadRequest{Attributes: []string{"login", "email", "displayName"}})
-		total += time.Since(t0)
-		p := stop()
-		if err != nil {
-			b.Fatal(err)
-		}
+	pulltest.ReadBench(b, want, []string{"login", "email", "displayName"}, func(hc *http.Client) (plan.Source, error) {
+		return okta.NewSource(cfg, okta.Options{Retry: backoff.Policy{Attempts: 1}, HTTPClient: hc})
+	}, func(snap *plan.Snapshot) error {
 		if len(snap.Users) != users || len(snap.Groups) != groups {
-			b.Fatalf("read %d users and %d groups", len(snap.Users), len(snap.Groups))
+			return fmt.Errorf("read %d users and %d groups", len(snap.Users), len(snap.Groups))
 		}
-		if n := ct.Requests(); n != want {
-			b.Fatalf("%d requests, want the minimum %d", n, want)
-		}
-		runtime.GC()
-		retained = max(retained, pulltest.HeapLive())
-		peak = max(peak, p)
-		runtime.KeepAlive(snap)
-	}
-	b.StopTimer()
-	b.ReportMetric(total.Seconds()/float64(b.N), "read-s/op")
-	b.ReportMetric(float64(want), "requests")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-	b.ReportMetric(float64(retained)/(1<<20), "snapshot-heap-MB")
+		return nil
+	})
 }

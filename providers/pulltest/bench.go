@@ -7,12 +7,14 @@ package pulltest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -20,6 +22,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/confsync/confsync/plan"
 )
 
 // emulatorEnv makes ServeEmulator serve instead of skipping.
@@ -132,4 +136,57 @@ func SampleHeap() func() uint64 {
 		defer mu.Unlock()
 		return max(peak, HeapLive())
 	}
+}
+
+// GroupMembers are the per members of benchmark group number g: users of
+// ids spread over the directory, the same for every run.
+func GroupMembers(ids []string, g, per int) []string {
+	m := make([]string, per)
+	for k := range per {
+		m[k] = ids[(g*7+k*7919)%len(ids)]
+	}
+	return m
+}
+
+// ReadBench is the loop of a benchmark of a full read. Each round makes a
+// source with newSource, given an HTTP client that counts the requests,
+// reads it with attrs after a GC, has check judge the snapshot, and fails
+// unless the read took wantRequests requests. It reports read-s/op,
+// requests, peak-heap-MB (the highest live heap during the read) and
+// snapshot-heap-MB (the live heap after it, the snapshot held).
+func ReadBench(b *testing.B, wantRequests int, attrs []string, newSource func(*http.Client) (plan.Source, error), check func(*plan.Snapshot) error) {
+	var total time.Duration
+	var peak, retained uint64
+	b.ResetTimer()
+	for range b.N {
+		ct := &CountingTransport{}
+		src, err := newSource(&http.Client{Transport: ct})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		stop := SampleHeap()
+		t0 := time.Now()
+		snap, err := src.Read(context.Background(), plan.ReadRequest{Attributes: attrs})
+		total += time.Since(t0)
+		p := stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := check(snap); err != nil {
+			b.Fatal(err)
+		}
+		if n := ct.Requests(); n != wantRequests {
+			b.Fatalf("%d requests, want the minimum %d", n, wantRequests)
+		}
+		runtime.GC()
+		retained = max(retained, HeapLive())
+		peak = max(peak, p)
+		runtime.KeepAlive(snap)
+	}
+	b.StopTimer()
+	b.ReportMetric(total.Seconds()/float64(b.N), "read-s/op")
+	b.ReportMetric(float64(wantRequests), "requests")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(retained)/(1<<20), "snapshot-heap-MB")
 }
