@@ -23,6 +23,7 @@ import (
 	"github.com/confsync/confsync/config"
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/providers/backoff"
+	"github.com/confsync/confsync/providers/oneline"
 )
 
 // PageSize is the $top of every collection read: the largest Graph allows.
@@ -200,22 +201,10 @@ func (s *Source) authError(status int, body []byte) error {
 	return e
 }
 
-// clean makes a value of an error body fit for a one-line message: the
-// secret redacted, control characters as spaces, at most max bytes.
+// clean makes a value of an error body fit for a one-line message, the
+// secret redacted.
 func (s *Source) clean(v string, max int) string {
-	if sec := s.cfg.ClientSecret.Reveal(); sec != "" {
-		v = strings.ReplaceAll(v, sec, "(sensitive)")
-	}
-	v = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
-			return ' '
-		}
-		return r
-	}, v)
-	if len(v) > max {
-		v = strings.ToValidUTF8(v[:max], "") + "..."
-	}
-	return strings.TrimSpace(v)
+	return oneline.Clean(v, max, s.cfg.ClientSecret.Reveal())
 }
 
 // graphError is an error answer of Graph.

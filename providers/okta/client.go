@@ -23,6 +23,7 @@ import (
 	"github.com/confsync/confsync/config"
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/providers/backoff"
+	"github.com/confsync/confsync/providers/oneline"
 )
 
 // Page sizes: the largest each endpoint allows.
@@ -210,22 +211,10 @@ func (s *Source) decode(resp *http.Response, v any) (next, retryAfter string, er
 	return "", retryAfter, &APIError{Status: resp.StatusCode, Code: s.clean(b.Code, 40), Summary: s.clean(b.Summary, 300)}
 }
 
-// clean makes a value of an error body fit for a one-line message: the
-// token redacted, control characters as spaces, at most max bytes.
+// clean makes a value of an error body fit for a one-line message, the
+// token redacted.
 func (s *Source) clean(v string, max int) string {
-	if tok := s.cfg.Token.Reveal(); tok != "" {
-		v = strings.ReplaceAll(v, tok, "(sensitive)")
-	}
-	v = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
-			return ' '
-		}
-		return r
-	}, v)
-	if len(v) > max {
-		v = strings.ToValidUTF8(v[:max], "") + "..."
-	}
-	return strings.TrimSpace(v)
+	return oneline.Clean(v, max, s.cfg.Token.Reveal())
 }
 
 // shortURL is a URL for messages: path and query without the cursor.
