@@ -44,15 +44,10 @@ type OktaSource struct {
 
 // oktaSchema is the body of an idp's okta block.
 var oktaSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{
+	Attributes: append([]hcl.AttributeSchema{
 		{Name: "org_url", Required: true},
 		{Name: "token", Required: true},
-		{Name: "groups"},
-		{Name: "user_filter"},
-		{Name: "parallelism"},
-		{Name: "timeout"},
-		{Name: "poll_interval"},
-	},
+	}, pulledAttrSchema...),
 }
 
 // decodeOkta decodes an okta source block and fills in the defaults.
@@ -85,41 +80,10 @@ func (l *loader) decodeOkta(block *hcl.Block) (*OktaSource, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		s.Token = v
 	}
-	if attr, ok := a["groups"]; ok {
-		items, _, d := l.strList(attr)
-		diags = append(diags, d...)
-		s.Groups = groupNames(items, &diags)
-	}
-	if attr, ok := a["user_filter"]; ok {
-		v, ok, d := l.str(attr)
-		diags = append(diags, d...)
-		if ok {
-			if problem := checkFilter(v, '"', `an Okta filter expression such as 'status eq "ACTIVE"'`); problem != "" {
-				diags = append(diags, attrError(attr, "Invalid user_filter", problem))
-			} else {
-				s.UserFilter = strings.TrimSpace(v)
-			}
-		}
-	}
-	if attr, ok := a["parallelism"]; ok {
-		n, ok, d := l.integer(attr, 1, maxOktaParallelism)
-		diags = append(diags, d...)
-		if ok {
-			s.Parallelism = int(n)
-		}
-	}
-	if attr, ok := a["timeout"]; ok {
-		v, ok, d := l.duration(attr, time.Second, time.Hour)
-		diags = append(diags, d...)
-		if ok {
-			s.Timeout = v
-		}
-	}
-	if attr, ok := a["poll_interval"]; ok {
-		if v, ok := l.pollInterval(attr, &diags); ok {
-			s.PollInterval = v
-		}
-	}
+	diags = append(diags, l.decodePulledAttrs(a, pulledAttrs{
+		groups: &s.Groups, userFilter: &s.UserFilter, parallelism: &s.Parallelism, timeout: &s.Timeout, pollInterval: &s.PollInterval,
+		maxParallelism: maxOktaParallelism, quote: '"', filterExample: `an Okta filter expression such as 'status eq "ACTIVE"'`,
+	})...)
 	if s.OrgURL != "" && strings.HasPrefix(s.OrgURL, "http://") {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -23,43 +25,12 @@ const (
 // this process), and confsync reads it at plan time with an app
 // registration's client secret instead of receiving SCIM.
 func runGraph(ctx context.Context, bin string, keep bool) error {
-	bin, err := filepath.Abs(bin)
+	d, finish, err := setUp(ctx, bin, "confsync-demo-graph-", keep)
 	if err != nil {
 		return err
 	}
-	for _, b := range []string{"confsync", "confluence-emulator"} {
-		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
-			return fmt.Errorf("%s not found in %s: run make build first (or give -bin)", b, bin)
-		}
-	}
-	dir, err := os.MkdirTemp("", "confsync-demo-graph-")
-	if err != nil {
-		return err
-	}
-	d := &demo{bin: bin, dir: dir, out: os.Stdout}
-	defer func() {
-		d.stopAll()
-		if keep {
-			fmt.Fprintf(d.out, "\nKept %s (configuration, confsync.db, logs).\n", dir)
-		} else {
-			os.RemoveAll(dir)
-		}
-	}()
-
-	d.step("Starting the Confluence emulator")
-	emuPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	d.emuURL = "http://127.0.0.1:" + emuPort
-	d.emuToken = randomHex(16)
-	if err := d.start("emulator.log", filepath.Join(bin, "confluence-emulator"), "-listen", "127.0.0.1:"+emuPort); err != nil {
-		return err
-	}
-	if err := waitHTTP(ctx, d.emuURL+"/rest/api/user/current", "Bearer "+d.emuToken); err != nil {
-		return fmt.Errorf("the emulator did not come up: %w (see %s)", err, filepath.Join(dir, "emulator.log"))
-	}
-	fmt.Fprintf(d.out, "  Confluence (emulated) at %s\n", d.emuURL)
+	defer finish()
+	dir := d.dir
 
 	d.step("Starting an emulated Entra ID tenant (token endpoint and Microsoft Graph)")
 	secret := randomHex(20)
@@ -104,12 +75,7 @@ func runGraph(ctx context.Context, bin string, keep bool) error {
 	if err := d.confsync(ctx, "source", "search", "--idp", "entra", "omar.haddad@example.com"); err != nil {
 		return err
 	}
-	d.step("confsync plan --out initial.plan  (reads Entra ID through Graph)")
-	if err := d.confsync(ctx, "plan", "--out", filepath.Join(dir, "initial.plan")); err != nil {
-		return err
-	}
-	d.step("confsync apply initial.plan")
-	if err := d.confsync(ctx, "apply", filepath.Join(dir, "initial.plan")); err != nil {
+	if err := d.planAndApply(ctx, "initial.plan", "  (reads Entra ID through Graph)", ""); err != nil {
 		return err
 	}
 
@@ -117,18 +83,21 @@ func runGraph(ctx context.Context, bin string, keep bool) error {
 	tenant.SetUser(ids[upn("Nina Novak")], map[string]any{"accountEnabled": false})
 	tenant.RemoveMembers(groupIDs["CONF-Sales"], ids[upn("Omar Haddad")])
 	tenant.AddMembers(groupIDs["CONF-Support"], ids[upn("Omar Haddad")])
-	d.step("confsync plan --out change.plan")
-	if err := d.confsync(ctx, "plan", "--out", filepath.Join(dir, "change.plan")); err != nil {
-		return err
-	}
-	d.step("confsync apply change.plan")
-	if err := d.confsync(ctx, "apply", filepath.Join(dir, "change.plan")); err != nil {
+	if err := d.planAndApply(ctx, "change.plan", "", ""); err != nil {
 		return err
 	}
 
 	d.step("Graph throttles and fails: every members page answers 503")
 	tenant.Inject(emulator.Fault{Path: "/members", Status: http.StatusServiceUnavailable, Times: -1})
-	if err := d.confsync(ctx, "plan"); err != nil {
+	// The read is incomplete, so the IdP is left out (nobody is
+	// deprovisioned) and plan says so and exits 1, as CI would see it.
+	var exit *exec.ExitError
+	switch err := d.confsync(ctx, "plan"); {
+	case err == nil:
+		return fmt.Errorf("confsync plan exited 0 although Graph's members pages failed")
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		fmt.Fprintln(d.out, "  confsync plan exited 1: the IdP was left out and nothing it manages changes")
+	default:
 		return err
 	}
 	tenant.ClearFaults()

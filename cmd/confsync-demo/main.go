@@ -63,30 +63,42 @@ type demo struct {
 	extraEnv  []string // more variables for the commands run
 }
 
-func run(ctx context.Context, bin string, keep bool) error {
-	bin, err := filepath.Abs(bin)
+// setUp checks that bin holds the binaries, makes the demo's temporary
+// directory (named after prefix) and starts the Confluence emulator.
+// finish stops what the demo started and removes the directory unless
+// keep; setUp calls it itself when it fails.
+func setUp(ctx context.Context, bin, prefix string, keep bool) (d *demo, finish func(), err error) {
+	bin, err = filepath.Abs(bin)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, b := range []string{"confsync", "confluence-emulator"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
-			return fmt.Errorf("%s not found in %s: run make build first (or give -bin)", b, bin)
+			return nil, nil, fmt.Errorf("%s not found in %s: run make build first (or give -bin)", b, bin)
 		}
 	}
-	dir, err := os.MkdirTemp("", "confsync-demo-")
+	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	d := &demo{bin: bin, dir: dir, out: os.Stdout}
-	defer func() {
+	d = &demo{bin: bin, dir: dir, out: os.Stdout}
+	finish = func() {
 		d.stopAll()
 		if keep {
 			fmt.Fprintf(d.out, "\nKept %s (configuration, confsync.db, logs).\n", dir)
 		} else {
 			os.RemoveAll(dir)
 		}
-	}()
+	}
+	if err := d.startEmulator(ctx); err != nil {
+		finish()
+		return nil, nil, err
+	}
+	return d, finish, nil
+}
 
+// startEmulator starts the Confluence emulator and waits for it.
+func (d *demo) startEmulator(ctx context.Context) error {
 	d.step("Starting the Confluence emulator")
 	emuPort, err := freePort()
 	if err != nil {
@@ -94,13 +106,34 @@ func run(ctx context.Context, bin string, keep bool) error {
 	}
 	d.emuURL = "http://127.0.0.1:" + emuPort
 	d.emuToken = randomHex(16)
-	if err := d.start("emulator.log", filepath.Join(bin, "confluence-emulator"), "-listen", "127.0.0.1:"+emuPort); err != nil {
+	if err := d.start("emulator.log", filepath.Join(d.bin, "confluence-emulator"), "-listen", "127.0.0.1:"+emuPort); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, d.emuURL+"/rest/api/user/current", "Bearer "+d.emuToken); err != nil {
-		return fmt.Errorf("the emulator did not come up: %w (see %s)", err, filepath.Join(dir, "emulator.log"))
+		return fmt.Errorf("the emulator did not come up: %w (see %s)", err, filepath.Join(d.dir, "emulator.log"))
 	}
 	fmt.Fprintf(d.out, "  Confluence (emulated) at %s\n", d.emuURL)
+	return nil
+}
+
+// planAndApply runs confsync plan --out file and then confsync apply file,
+// each announced as a step with its note.
+func (d *demo) planAndApply(ctx context.Context, file, planNote, applyNote string) error {
+	d.step("confsync plan --out " + file + planNote)
+	if err := d.confsync(ctx, "plan", "--out", filepath.Join(d.dir, file)); err != nil {
+		return err
+	}
+	d.step("confsync apply " + file + applyNote)
+	return d.confsync(ctx, "apply", filepath.Join(d.dir, file))
+}
+
+func run(ctx context.Context, bin string, keep bool) error {
+	d, finish, err := setUp(ctx, bin, "confsync-demo-", keep)
+	if err != nil {
+		return err
+	}
+	defer finish()
+	dir := d.dir
 
 	d.step("Writing a configuration in " + dir)
 	scimPort, err := freePort()
@@ -121,7 +154,7 @@ func run(ctx context.Context, bin string, keep bool) error {
 	fmt.Fprintln(d.out, "  confsync token create --idp entra  (the token is shown once; confsync keeps its SHA-256 only)")
 
 	d.step("Starting confsync serve")
-	if err := d.start("serve.log", filepath.Join(bin, "confsync"), "serve", "--config", dir); err != nil {
+	if err := d.start("serve.log", filepath.Join(d.bin, "confsync"), "serve", "--config", dir); err != nil {
 		return err
 	}
 	base := "http://127.0.0.1:" + scimPort
@@ -138,12 +171,7 @@ func run(ctx context.Context, bin string, keep bool) error {
 	}
 	fmt.Fprintf(d.out, "  %d users and %d groups pushed (GET ?filter, POST /Users, POST /Groups, PATCH members)\n", len(ids), len(groupIDs))
 
-	d.step("confsync plan --out initial.plan")
-	if err := d.confsync(ctx, "plan", "--out", filepath.Join(dir, "initial.plan")); err != nil {
-		return err
-	}
-	d.step("confsync apply initial.plan  (exactly the plan above, refused if anything changed since)")
-	if err := d.confsync(ctx, "apply", filepath.Join(dir, "initial.plan")); err != nil {
+	if err := d.planAndApply(ctx, "initial.plan", "", "  (exactly the plan above, refused if anything changed since)"); err != nil {
 		return err
 	}
 	d.step("confsync plan (again: nothing left to do)")
@@ -161,12 +189,7 @@ func run(ctx context.Context, bin string, keep bool) error {
 	if err := d.patch(ctx, "/Groups/"+groupIDs["CONF-Support"], map[string]any{"op": "Add", "path": "members", "value": []map[string]string{{"value": ids["omar.haddad"]}}}); err != nil {
 		return err
 	}
-	d.step("confsync plan --out change.plan  (what a pull request would show)")
-	if err := d.confsync(ctx, "plan", "--out", filepath.Join(dir, "change.plan")); err != nil {
-		return err
-	}
-	d.step("confsync apply change.plan")
-	if err := d.confsync(ctx, "apply", filepath.Join(dir, "change.plan")); err != nil {
+	if err := d.planAndApply(ctx, "change.plan", "  (what a pull request would show)", ""); err != nil {
 		return err
 	}
 

@@ -1,11 +1,13 @@
 // Package backoff decides when a pulled source retries an HTTP request:
 // which answers are worth retrying, how long to wait (exponential backoff
 // with full jitter, or the server's Retry-After), and when to give up.
-// The Graph and Okta sources share it; each owns its request loop.
+// The Graph and Okta sources share it: Policy.Do is the loop of their
+// tries, and each says what a try is and which errors are final.
 package backoff
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -128,4 +130,60 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, has bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// Final marks the error of a try as one that no retry will mend: Do
+// returns err itself at once.
+func Final(err error) error { return &finalError{err} }
+
+type finalError struct{ err error }
+
+func (e *finalError) Error() string { return e.err.Error() }
+func (e *finalError) Unwrap() error { return e.err }
+
+// GaveUpError is what Do returns when the tries of a request are used up
+// or the server asked for a longer wait than MaxRetryAfter.
+type GaveUpError struct {
+	// Attempts is how many tries were made; Err is the last one's error.
+	Attempts int
+	Err      error
+}
+
+func (e *GaveUpError) Error() string {
+	return fmt.Sprintf("failed after %d attempts: %v", e.Attempts, e.Err)
+}
+
+func (e *GaveUpError) Unwrap() error { return e.Err }
+
+// Do makes the tries of one request. try makes try number attempt
+// (counting from 1) and returns its error and the failed answer's
+// Retry-After header (may be empty). A nil error ends the tries, and so
+// does one marked Final: Do returns it unmarked. After any other error Do
+// returns ctx's error if ctx is done, a *GaveUpError when the tries are
+// used up or the wait asked for is too long, and otherwise waits the
+// Delay and tries again; retrying, when not nil, is told of each wait
+// before it starts.
+func (p Policy) Do(ctx context.Context, try func(attempt int) (retryAfter string, err error), retrying func(attempt int, wait time.Duration, err error)) error {
+	for attempt := 1; ; attempt++ {
+		retryAfter, err := try(attempt)
+		if err == nil {
+			return nil
+		}
+		if f, ok := err.(*finalError); ok {
+			return f.err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d, ok := p.Delay(attempt, retryAfter)
+		if attempt >= p.Attempts || !ok {
+			return &GaveUpError{Attempts: attempt, Err: err}
+		}
+		if retrying != nil {
+			retrying(attempt, d, err)
+		}
+		if err := p.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
 }

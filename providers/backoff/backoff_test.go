@@ -1,6 +1,8 @@
 package backoff
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -46,6 +48,63 @@ func TestDelay(t *testing.T) {
 	if _, ok := p.Delay(1, "120"); ok {
 		t.Error("a Retry-After beyond MaxRetryAfter is honoured; want give up")
 	}
+}
+
+func TestDo(t *testing.T) {
+	errBusy, errBad := errors.New("busy"), errors.New("bad request")
+	for _, tt := range []struct {
+		name       string
+		results    []error // of each try, in order
+		retryAfter string
+		wantTries  int
+		wantWaits  int
+		want       func(error) bool
+	}{
+		{"first try", []error{nil}, "", 1, 0, func(err error) bool { return err == nil }},
+		{"after retries", []error{errBusy, errBusy, nil}, "", 3, 2, func(err error) bool { return err == nil }},
+		{"final error", []error{errBusy, Final(errBad)}, "", 2, 1, func(err error) bool { return err == errBad }},
+		{"used up", []error{errBusy, errBusy, errBusy}, "", 3, 2, func(err error) bool {
+			var gu *GaveUpError
+			return errors.As(err, &gu) && gu.Attempts == 3 && gu.Err == errBusy && errors.Is(err, errBusy)
+		}},
+		{"retry-after too long", []error{errBusy}, "3600", 1, 0, func(err error) bool {
+			var gu *GaveUpError
+			return errors.As(err, &gu) && gu.Attempts == 1
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var waits, told int
+			p := Policy{Attempts: 3, Base: time.Millisecond, MaxRetryAfter: time.Minute,
+				Sleep: func(context.Context, time.Duration) error { waits++; return nil }}.WithDefaults()
+			tries := 0
+			err := p.Do(context.Background(), func(attempt int) (string, error) {
+				tries++
+				if attempt != tries {
+					t.Errorf("try %d was told attempt %d", tries, attempt)
+				}
+				return tt.retryAfter, tt.results[attempt-1]
+			}, func(attempt int, _ time.Duration, err error) {
+				told++
+				if err != tt.results[attempt-1] {
+					t.Errorf("retrying told of %v after try %d; want %v", err, attempt, tt.results[attempt-1])
+				}
+			})
+			if !tt.want(err) {
+				t.Errorf("Do = %v", err)
+			}
+			if tries != tt.wantTries || waits != tt.wantWaits || told != tt.wantWaits {
+				t.Errorf("%d tries, %d waits, %d told; want %d, %d, %d", tries, waits, told, tt.wantTries, tt.wantWaits, tt.wantWaits)
+			}
+		})
+	}
+	t.Run("context done", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := Policy{Attempts: 5}.WithDefaults()
+		err := p.Do(ctx, func(int) (string, error) { cancel(); return "", errBusy }, nil)
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Do = %v; want context.Canceled", err)
+		}
+	})
 }
 
 func FuzzParseRetryAfter(f *testing.F) {

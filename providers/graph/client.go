@@ -24,6 +24,7 @@ import (
 	"github.com/confsync/confsync/config"
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/providers/backoff"
+	"github.com/confsync/confsync/providers/oneline"
 )
 
 // PageSize is the $top of every collection read: the largest Graph allows.
@@ -145,8 +146,7 @@ func (s *Source) accessToken(ctx context.Context) (string, error) {
 		return s.token, nil
 	}
 	tokenURL := s.cfg.Authority + "/" + url.PathEscape(s.cfg.TenantID) + "/oauth2/v2.0/token"
-	var lastErr error
-	for attempt := 1; ; attempt++ {
+	err := s.retry.Do(ctx, func(int) (string, error) {
 		form := url.Values{
 			"client_id":  {s.cfg.ClientID},
 			"scope":      {s.cfg.Endpoint + "/.default"},
@@ -156,7 +156,7 @@ func (s *Source) accessToken(ctx context.Context) (string, error) {
 			// A fresh assertion (a new jti) for every attempt.
 			a, err := clientAssertion(c, s.cfg.ClientID, tokenURL, time.Now())
 			if err != nil {
-				return "", err
+				return "", backoff.Final(err)
 			}
 			form.Set("client_assertion_type", ClientAssertionType)
 			form.Set("client_assertion", a)
@@ -165,47 +165,42 @@ func (s *Source) accessToken(ctx context.Context) (string, error) {
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 		if err != nil {
-			return "", err
+			return "", backoff.Final(err)
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
 		resp, err := s.http.Do(req)
-		retryAfter := ""
-		if err == nil {
-			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			switch {
-			case rerr != nil:
-				err = rerr
-			case resp.StatusCode == http.StatusOK:
-				var t struct {
-					AccessToken string `json:"access_token"`
-					ExpiresIn   int64  `json:"expires_in"`
-				}
-				if jerr := json.Unmarshal(body, &t); jerr != nil || t.AccessToken == "" {
-					return "", fmt.Errorf("graph: the token endpoint %s answered without an access token", tokenURL)
-				}
-				s.token, s.expires = t.AccessToken, time.Now().Add(time.Duration(t.ExpiresIn)*time.Second)
-				return s.token, nil
-			case backoff.Retryable(resp.StatusCode):
-				err = fmt.Errorf("the token endpoint answered %s", resp.Status)
-				retryAfter = resp.Header.Get("Retry-After")
-			default:
-				return "", s.authError(resp.StatusCode, body)
-			}
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		lastErr = err
-		d, ok := s.retry.Delay(attempt, retryAfter)
-		if attempt >= s.retry.Attempts || !ok {
-			return "", fmt.Errorf("graph: sign-in to tenant %s failed after %d attempts: %w", s.cfg.TenantID, attempt, lastErr)
-		}
-		if err := s.retry.Sleep(ctx, d); err != nil {
+		if err != nil {
 			return "", err
 		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		switch {
+		case err != nil:
+			return "", err
+		case resp.StatusCode == http.StatusOK:
+			var t struct {
+				AccessToken string `json:"access_token"`
+				ExpiresIn   int64  `json:"expires_in"`
+			}
+			if jerr := json.Unmarshal(body, &t); jerr != nil || t.AccessToken == "" {
+				return "", backoff.Final(fmt.Errorf("graph: the token endpoint %s answered without an access token", tokenURL))
+			}
+			s.token, s.expires = t.AccessToken, time.Now().Add(time.Duration(t.ExpiresIn)*time.Second)
+			return "", nil
+		case backoff.Retryable(resp.StatusCode):
+			return resp.Header.Get("Retry-After"), fmt.Errorf("the token endpoint answered %s", resp.Status)
+		default:
+			return "", backoff.Final(s.authError(resp.StatusCode, body))
+		}
+	}, nil)
+	if gu, ok := err.(*backoff.GaveUpError); ok {
+		return "", fmt.Errorf("graph: sign-in to tenant %s failed after %d attempts: %w", s.cfg.TenantID, gu.Attempts, gu.Err)
 	}
+	if err != nil {
+		return "", err
+	}
+	return s.token, nil
 }
 
 // authError turns a token endpoint error body into an AuthError.
@@ -236,22 +231,10 @@ func (s *Source) authError(status int, body []byte) error {
 	return e
 }
 
-// clean makes a value of an error body fit for a one-line message: the
-// secret redacted, control characters as spaces, at most max bytes.
+// clean makes a value of an error body fit for a one-line message, the
+// secret redacted.
 func (s *Source) clean(v string, max int) string {
-	if sec := s.cfg.ClientSecret.Reveal(); sec != "" {
-		v = strings.ReplaceAll(v, sec, "(sensitive)")
-	}
-	v = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
-			return ' '
-		}
-		return r
-	}, v)
-	if len(v) > max {
-		v = strings.ToValidUTF8(v[:max], "") + "..."
-	}
-	return strings.TrimSpace(v)
+	return oneline.Clean(v, max, s.cfg.ClientSecret.Reveal())
 }
 
 // graphError is an error answer of Graph.
@@ -271,56 +254,49 @@ func (e *graphError) Error() string {
 // a sign-in failure.
 func (s *Source) get(ctx context.Context, rawURL string, header http.Header, v any) error {
 	renewed := false
-	var lastErr error
-	for attempt := 1; ; attempt++ {
-		tok, err := s.accessToken(ctx)
-		if err != nil {
-			return err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
-		for k, vs := range header {
-			req.Header[k] = vs
-		}
-		resp, err := s.http.Do(req)
-		retryAfter := ""
-		if err == nil {
-			retryAfter, err = s.decode(resp, v)
-			if err == nil {
-				return nil
+	err := s.retry.Do(ctx, func(int) (string, error) {
+		for {
+			tok, err := s.accessToken(ctx)
+			if err != nil {
+				return "", backoff.Final(err)
 			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+			if err != nil {
+				return "", backoff.Final(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Accept", "application/json")
+			for k, vs := range header {
+				req.Header[k] = vs
+			}
+			resp, err := s.http.Do(req)
+			if err != nil {
+				return "", err
+			}
+			retryAfter, err := s.decode(resp, v)
 			var ge *graphError
 			if errors.As(err, &ge) {
 				switch {
 				case ge.Status == http.StatusUnauthorized && !renewed:
+					// A renewed token is not a retry: the same try again.
 					renewed = true
 					s.mu.Lock()
 					s.token = ""
 					s.mu.Unlock()
-					attempt-- // a renewed token is not a retry
 					continue
 				case !backoff.Retryable(ge.Status):
-					return fmt.Errorf("%w: GET %s: %w", plan.ErrIncompleteRead, shortURL(rawURL), err)
+					return "", backoff.Final(fmt.Errorf("%w: GET %s: %w", plan.ErrIncompleteRead, shortURL(rawURL), err))
 				}
 			}
+			return retryAfter, err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		lastErr = err
-		d, ok := s.retry.Delay(attempt, retryAfter)
-		if attempt >= s.retry.Attempts || !ok {
-			return fmt.Errorf("%w: GET %s failed after %d attempts: %v", plan.ErrIncompleteRead, shortURL(rawURL), attempt, lastErr)
-		}
-		s.logger.Debug("graph request failed; retrying", "url", shortURL(rawURL), "attempt", attempt, "wait", d, "error", err)
-		if err := s.retry.Sleep(ctx, d); err != nil {
-			return err
-		}
+	}, func(attempt int, wait time.Duration, err error) {
+		s.logger.Debug("graph request failed; retrying", "url", shortURL(rawURL), "attempt", attempt, "wait", wait, "error", err)
+	})
+	if gu, ok := err.(*backoff.GaveUpError); ok {
+		return fmt.Errorf("%w: GET %s failed after %d attempts: %v", plan.ErrIncompleteRead, shortURL(rawURL), gu.Attempts, gu.Err)
 	}
+	return err
 }
 
 // decode reads a response: v on 200, a *graphError otherwise (with the

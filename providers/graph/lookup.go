@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -64,13 +65,7 @@ func (s *Source) LookupUser(ctx context.Context, usernameAttr, username string, 
 		return nil, errors.New("graph: the user found has no id")
 	}
 	e := &UserEntry{User: u}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range raw {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		var x any
 		if json.Unmarshal(raw[name], &x) != nil || x == nil {
 			continue

@@ -21,6 +21,7 @@ import (
 	"github.com/confsync/confsync/providers/graph"
 	"github.com/confsync/confsync/providers/ldap"
 	"github.com/confsync/confsync/providers/ldap/ldaptest"
+	"github.com/confsync/confsync/providers/pulltest"
 	"github.com/confsync/confsync/providers/store/sqlstore"
 )
 
@@ -46,9 +47,9 @@ import (
 //   - graph-delta-saved: the same, saving the state afterwards, as against
 //     Graph, whose deltaLinks change at every round.
 func BenchmarkPlanGraphVsLDAP(b *testing.B) {
-	users := benchSize("CONFSYNC_GRAPH_BENCH_USERS", 100_000)
-	groups := benchSize("CONFSYNC_GRAPH_BENCH_GROUPS", 20_000)
-	per := benchSize("CONFSYNC_GRAPH_BENCH_MEMBERS", 50)
+	users := pulltest.Size("CONFSYNC_GRAPH_BENCH_USERS", 100_000)
+	groups := pulltest.Size("CONFSYNC_GRAPH_BENCH_GROUPS", 20_000)
+	per := pulltest.Size("CONFSYNC_GRAPH_BENCH_MEMBERS", 50)
 	ctx := context.Background()
 
 	// The directory: the same users and memberships as seedTenant.
@@ -81,7 +82,7 @@ func BenchmarkPlanGraphVsLDAP(b *testing.B) {
 `})
 	b.Logf("slapd loaded in %s", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	url := startEmulatorProcess(b)
+	url := pulltest.StartEmulator(b)
 	b.Logf("emulator seeded in %s", time.Since(start).Round(time.Millisecond))
 
 	strip := func(re string) *config.Rewrite { return &config.Rewrite{Pattern: regexp.MustCompile(re), Replace: ""} }

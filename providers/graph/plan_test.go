@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -12,17 +11,18 @@ import (
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/plantest"
 	"github.com/confsync/confsync/providers/graph/emulator"
+	"github.com/confsync/confsync/providers/pulltest"
 )
 
-// TestPlanSurvivesFailedPage runs the plan engine on a graph IdP: a
-// complete read provisions everyone; then a read whose members page keeps
-// failing, and one whose users page does, leave Confluence untouched: the
-// IdP is left out of the plan and nobody is deactivated.
 func mustRegexp(t *testing.T, s string) *regexp.Regexp {
 	t.Helper()
 	return regexp.MustCompile(s)
 }
 
+// TestPlanSurvivesFailedPage runs the plan engine on a graph IdP: a
+// complete read provisions everyone; then a read whose members page keeps
+// failing, and one whose users page does, leave Confluence untouched: the
+// IdP is left out of the plan and nobody is deactivated.
 func TestPlanSurvivesFailedPage(t *testing.T) {
 	f := newTenant(t)
 	const n = 1200
@@ -49,30 +49,9 @@ func TestPlanSurvivesFailedPage(t *testing.T) {
 	target, state := plantest.NewTarget(), plantest.NewState()
 	run := func(t *testing.T) *plan.Plan {
 		t.Helper()
-		p, err := plan.Compute(context.Background(), plan.Inputs{
-			Config: cfg, Sources: map[string]plan.Source{"entra": newSource(t, idp.Graph, nil)}, Target: target, State: state,
-		})
-		if err != nil {
-			t.Fatalf("Compute: %v", err)
-		}
-		if _, err := plan.Apply(context.Background(), p, target, state, plan.ApplyOptions{}); err != nil {
-			t.Fatalf("Apply: %v", err)
-		}
-		return p
+		return pulltest.Round(t, cfg, map[string]plan.Source{"entra": newSource(t, idp.Graph, nil)}, target, state)
 	}
-	active := func() int {
-		a, err := target.Read(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		count := 0
-		for _, u := range a.Users {
-			if u.Active {
-				count++
-			}
-		}
-		return count
-	}
+	active := func(t *testing.T) int { return pulltest.ActiveUsers(t, target) }
 	p := run(t)
 	if s := p.Summary(); s.UsersCreate != n {
 		t.Fatalf("first plan creates %d users, want %d", s.UsersCreate, n)
@@ -86,7 +65,7 @@ func TestPlanSurvivesFailedPage(t *testing.T) {
 	if len(mapping) != 1 || !strings.Contains(strings.Join(mapping, ""), "nomail") {
 		t.Errorf("mapping notices = %q, want one for the user without mail", mapping)
 	}
-	if got := active(); got != n {
+	if got := active(t); got != n {
 		t.Fatalf("%d active users in Confluence, want %d", got, n)
 	}
 
@@ -105,7 +84,7 @@ func TestPlanSurvivesFailedPage(t *testing.T) {
 			if len(p.Skipped) != 1 || !strings.Contains(p.Skipped[0].Reason, plan.ErrIncompleteRead.Error()) {
 				t.Errorf("skipped = %+v, want entra left out for an incomplete read", p.Skipped)
 			}
-			if got := active(); got != n {
+			if got := active(t); got != n {
 				t.Errorf("%d active users after a failed read, want %d", got, n)
 			}
 			if target.TotalCalls() != calls {

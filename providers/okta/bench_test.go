@@ -1,20 +1,8 @@
 package okta_test
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"runtime"
-	"runtime/metrics"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,14 +11,8 @@ import (
 	"github.com/confsync/confsync/providers/backoff"
 	"github.com/confsync/confsync/providers/okta"
 	"github.com/confsync/confsync/providers/okta/emulator"
+	"github.com/confsync/confsync/providers/pulltest"
 )
-
-func benchSize(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
 
 // seedOrg fills an emulated org for the benchmark.
 func seedOrg(users, groups, per int) *emulator.Server {
@@ -40,11 +22,7 @@ func seedOrg(users, groups, per int) *emulator.Server {
 		ids[i] = emu.AddUser("", map[string]any{"login": fmt.Sprintf("user%06d@example.com", i), "email": fmt.Sprintf("user%06d@example.com", i), "displayName": fmt.Sprintf("User %d", i)})
 	}
 	for g := range groups {
-		m := make([]string, per)
-		for k := range per {
-			m[k] = ids[(g*7+k*7919)%users]
-		}
-		emu.AddGroup(fmt.Sprintf("group%05d", g), m...)
+		emu.AddGroup(fmt.Sprintf("group%05d", g), pulltest.GroupMembers(ids, g, per)...)
 	}
 	return emu
 }
@@ -53,53 +31,9 @@ func seedOrg(users, groups, per int) *emulator.Server {
 // with it to serve the emulated org from another process, so that the
 // emulator's heap is not measured as confsync's.
 func TestEmulatorProcess(t *testing.T) {
-	if os.Getenv("CONFSYNC_BENCH_EMULATOR") == "" {
-		t.Skip("the benchmarks' emulator process")
-	}
-	emu := seedOrg(benchSize("CONFSYNC_OKTA_BENCH_USERS", 100_000), benchSize("CONFSYNC_OKTA_BENCH_GROUPS", 20_000), benchSize("CONFSYNC_OKTA_BENCH_MEMBERS", 50))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = http.Serve(ln, emu) }()
-	fmt.Println("listening " + ln.Addr().String())
-	_, _ = io.Copy(io.Discard, os.Stdin) // until the benchmark is done
-}
-
-// startEmulatorProcess runs TestEmulatorProcess and returns its URL.
-func startEmulatorProcess(b *testing.B) string {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestEmulatorProcess$")
-	cmd.Env = append(os.Environ(), "CONFSYNC_BENCH_EMULATOR=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if addr, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
-			go func() { _, _ = io.Copy(io.Discard, stdout) }()
-			return "http://" + addr
-		}
-	}
-	b.Fatal("the emulator process did not start")
-	return ""
-}
-
-// countingTransport counts the requests sent.
-type countingTransport struct{ n atomic.Int64 }
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return http.DefaultTransport.RoundTrip(r)
+	pulltest.ServeEmulator(t, func() http.Handler {
+		return seedOrg(pulltest.Size("CONFSYNC_OKTA_BENCH_USERS", 100_000), pulltest.Size("CONFSYNC_OKTA_BENCH_GROUPS", 20_000), pulltest.Size("CONFSYNC_OKTA_BENCH_MEMBERS", 50))
+	})
 }
 
 // BenchmarkReadOrg reads 100,000 users, 20,000 groups and 1,000,000
@@ -109,80 +43,17 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // groups in pages of 200, one members page per group) and reports the
 // time, the requests, the peak live heap and the heap the result holds.
 func BenchmarkReadOrg(b *testing.B) {
-	users := benchSize("CONFSYNC_OKTA_BENCH_USERS", 100_000)
-	groups := benchSize("CONFSYNC_OKTA_BENCH_GROUPS", 20_000)
-	per := benchSize("CONFSYNC_OKTA_BENCH_MEMBERS", 50)
-	cfg := &config.OktaSource{OrgURL: startEmulatorProcess(b), Token: token, Parallelism: 4, Timeout: time.Minute}
-	want := ceil(users, 200) + 1 + ceil(groups, 200) + groups*ceil(per, 1000)
-	var total time.Duration
-	var peak, retained uint64
-	b.ResetTimer()
-	for range b.N {
-		ct := &countingTransport{}
-		src, err := okta.NewSource(cfg, okta.Options{Retry: backoff.Policy{Attempts: 1}, HTTPClient: &http.Client{Transport: ct}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		runtime.GC()
-		stop := sampleHeap()
-		t0 := time.Now()
-		snap, err := src.Read(context.Background(), plan.ReadRequest{Attributes: []string{"login", "email", "displayName"}})
-		total += time.Since(t0)
-		p := stop()
-		if err != nil {
-			b.Fatal(err)
-		}
+	users := pulltest.Size("CONFSYNC_OKTA_BENCH_USERS", 100_000)
+	groups := pulltest.Size("CONFSYNC_OKTA_BENCH_GROUPS", 20_000)
+	per := pulltest.Size("CONFSYNC_OKTA_BENCH_MEMBERS", 50)
+	cfg := &config.OktaSource{OrgURL: pulltest.StartEmulator(b), Token: token, Parallelism: 4, Timeout: time.Minute}
+	want := pulltest.Pages(users, 200) + 1 + pulltest.Pages(groups, 200) + groups*pulltest.Pages(per, 1000)
+	pulltest.ReadBench(b, want, []string{"login", "email", "displayName"}, func(hc *http.Client) (plan.Source, error) {
+		return okta.NewSource(cfg, okta.Options{Retry: backoff.Policy{Attempts: 1}, HTTPClient: hc})
+	}, func(snap *plan.Snapshot) error {
 		if len(snap.Users) != users || len(snap.Groups) != groups {
-			b.Fatalf("read %d users and %d groups", len(snap.Users), len(snap.Groups))
+			return fmt.Errorf("read %d users and %d groups", len(snap.Users), len(snap.Groups))
 		}
-		if n := int(ct.n.Load()); n != want {
-			b.Fatalf("%d requests, want the minimum %d", n, want)
-		}
-		runtime.GC()
-		retained = max(retained, heapLive())
-		peak = max(peak, p)
-		runtime.KeepAlive(snap)
-	}
-	b.StopTimer()
-	b.ReportMetric(total.Seconds()/float64(b.N), "read-s/op")
-	b.ReportMetric(float64(want), "requests")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-	b.ReportMetric(float64(retained)/(1<<20), "snapshot-heap-MB")
-}
-
-func ceil(n, d int) int { return (n + d - 1) / d }
-
-func heapLive() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-func sampleHeap() func() uint64 {
-	var mu sync.Mutex
-	var peak uint64
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			h := heapLive()
-			mu.Lock()
-			peak = max(peak, h)
-			mu.Unlock()
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		<-stopped
-		mu.Lock()
-		defer mu.Unlock()
-		return max(peak, heapLive())
-	}
+		return nil
+	})
 }

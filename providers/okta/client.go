@@ -23,6 +23,7 @@ import (
 	"github.com/confsync/confsync/config"
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/providers/backoff"
+	"github.com/confsync/confsync/providers/oneline"
 )
 
 // Page sizes: the largest each endpoint allows.
@@ -144,48 +145,42 @@ func (s *Source) observe(h http.Header) {
 // header. Throttled and failed requests are retried; a 429 waits for
 // X-Rate-Limit-Reset.
 func (s *Source) get(ctx context.Context, rawURL string, v any) (string, error) {
-	var lastErr error
-	for attempt := 1; ; attempt++ {
+	var next string
+	err := s.retry.Do(ctx, func(int) (string, error) {
 		if err := s.pace(ctx); err != nil {
-			return "", err
+			return "", backoff.Final(err)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 		if err != nil {
-			return "", err
+			return "", backoff.Final(err)
 		}
 		req.Header.Set("Authorization", "SSWS "+s.cfg.Token.Reveal())
 		req.Header.Set("Accept", "application/json")
 		resp, err := s.http.Do(req)
-		retryAfter := ""
-		if err == nil {
-			s.observe(resp.Header)
-			var next string
-			next, retryAfter, err = s.decode(resp, v)
-			if err == nil {
-				return next, nil
-			}
-			var ae *APIError
-			if errors.As(err, &ae) {
-				switch {
-				case ae.Status == http.StatusUnauthorized:
-					return "", &AuthError{OrgURL: s.cfg.OrgURL, Err: ae}
-				case !backoff.Retryable(ae.Status):
-					return "", fmt.Errorf("%w: GET %s: %v", plan.ErrIncompleteRead, shortURL(rawURL), err)
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		lastErr = err
-		d, ok := s.retry.Delay(attempt, retryAfter)
-		if attempt >= s.retry.Attempts || !ok {
-			return "", fmt.Errorf("%w: GET %s failed after %d attempts: %v", plan.ErrIncompleteRead, shortURL(rawURL), attempt, lastErr)
-		}
-		if err := s.retry.Sleep(ctx, d); err != nil {
+		if err != nil {
 			return "", err
 		}
+		s.observe(resp.Header)
+		var retryAfter string
+		next, retryAfter, err = s.decode(resp, v)
+		var ae *APIError
+		if errors.As(err, &ae) {
+			switch {
+			case ae.Status == http.StatusUnauthorized:
+				return "", backoff.Final(&AuthError{OrgURL: s.cfg.OrgURL, Err: ae})
+			case !backoff.Retryable(ae.Status):
+				return "", backoff.Final(fmt.Errorf("%w: GET %s: %v", plan.ErrIncompleteRead, shortURL(rawURL), err))
+			}
+		}
+		return retryAfter, err
+	}, nil)
+	if gu, ok := err.(*backoff.GaveUpError); ok {
+		return "", fmt.Errorf("%w: GET %s failed after %d attempts: %v", plan.ErrIncompleteRead, shortURL(rawURL), gu.Attempts, gu.Err)
 	}
+	if err != nil {
+		return "", err
+	}
+	return next, nil
 }
 
 // decode reads an answer: v and the next link on 200; an *APIError
@@ -216,22 +211,10 @@ func (s *Source) decode(resp *http.Response, v any) (next, retryAfter string, er
 	return "", retryAfter, &APIError{Status: resp.StatusCode, Code: s.clean(b.Code, 40), Summary: s.clean(b.Summary, 300)}
 }
 
-// clean makes a value of an error body fit for a one-line message: the
-// token redacted, control characters as spaces, at most max bytes.
+// clean makes a value of an error body fit for a one-line message, the
+// token redacted.
 func (s *Source) clean(v string, max int) string {
-	if tok := s.cfg.Token.Reveal(); tok != "" {
-		v = strings.ReplaceAll(v, tok, "(sensitive)")
-	}
-	v = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
-			return ' '
-		}
-		return r
-	}, v)
-	if len(v) > max {
-		v = strings.ToValidUTF8(v[:max], "") + "..."
-	}
-	return strings.TrimSpace(v)
+	return oneline.Clean(v, max, s.cfg.Token.Reveal())
 }
 
 // shortURL is a URL for messages: path and query without the cursor.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -57,13 +58,7 @@ func (s *Source) LookupUser(ctx context.Context, usernameAttr, username string, 
 	}
 	u := page[0]
 	e := &UserEntry{Status: u.Status, User: sourceUser(u, attrs)}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range u.Profile {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(u.Profile)) {
 		switch v := u.Profile[name].(type) {
 		case nil:
 		case string:

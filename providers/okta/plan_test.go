@@ -1,7 +1,6 @@
 package okta_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/plantest"
 	"github.com/confsync/confsync/providers/okta/emulator"
+	"github.com/confsync/confsync/providers/pulltest"
 )
 
 // TestPlanSurvivesFailedPage runs the plan engine on an okta IdP: a
@@ -36,30 +36,9 @@ func TestPlanSurvivesFailedPage(t *testing.T) {
 	target, state := plantest.NewTarget(), plantest.NewState()
 	run := func(t *testing.T) *plan.Plan {
 		t.Helper()
-		p, err := plan.Compute(context.Background(), plan.Inputs{
-			Config: cfg, Sources: map[string]plan.Source{"okta": o.source(t, idp.Okta)}, Target: target, State: state,
-		})
-		if err != nil {
-			t.Fatalf("Compute: %v", err)
-		}
-		if _, err := plan.Apply(context.Background(), p, target, state, plan.ApplyOptions{}); err != nil {
-			t.Fatalf("Apply: %v", err)
-		}
-		return p
+		return pulltest.Round(t, cfg, map[string]plan.Source{"okta": o.source(t, idp.Okta)}, target, state)
 	}
-	active := func() int {
-		a, err := target.Read(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		count := 0
-		for _, u := range a.Users {
-			if u.Active {
-				count++
-			}
-		}
-		return count
-	}
+	active := func(t *testing.T) int { return pulltest.ActiveUsers(t, target) }
 	if s := run(t).Summary(); s.UsersCreate != n {
 		t.Fatalf("first plan creates %d users, want %d", s.UsersCreate, n)
 	}
@@ -67,7 +46,7 @@ func TestPlanSurvivesFailedPage(t *testing.T) {
 	if s := run(t).Summary(); s.UsersDisable != 1 {
 		t.Fatalf("plan after a suspension: %+v, want one user disabled", s)
 	}
-	if got := active(); got != n-1 {
+	if got := active(t); got != n-1 {
 		t.Fatalf("%d active users, want %d", got, n-1)
 	}
 
@@ -77,7 +56,7 @@ func TestPlanSurvivesFailedPage(t *testing.T) {
 	if !p.Empty() || len(p.Skipped) != 1 || !strings.Contains(p.Skipped[0].Reason, plan.ErrIncompleteRead.Error()) {
 		t.Errorf("plan after a failed page: %d changes, skipped %+v; want none and okta left out", len(p.Changes), p.Skipped)
 	}
-	if got := active(); got != n-1 || target.TotalCalls() != calls {
+	if got := active(t); got != n-1 || target.TotalCalls() != calls {
 		t.Errorf("%d active users and %d changing calls after a failed read, want %d and none", got, target.TotalCalls()-calls, n-1)
 	}
 }

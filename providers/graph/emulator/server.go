@@ -15,11 +15,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/confsync/confsync/providers/fault"
 )
 
 // Options configure an emulator.
@@ -60,7 +61,7 @@ type Server struct {
 	// accepts besides the documented ones.
 	props  map[string]bool
 	tokens map[string]time.Time // access token -> expiry
-	faults []*Fault
+	faults fault.List
 	stats  Stats
 
 	// version counts the tenant's changes; memberLog records membership
@@ -258,19 +259,10 @@ func (s *Server) ExpireDeltaTokens() {
 }
 
 // Inject adds a fault.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fc := f
-	s.faults = append(s.faults, &fc)
-}
+func (s *Server) Inject(f Fault) { s.faults.Add(fault.Rule(f)) }
 
 // ClearFaults removes every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
@@ -367,40 +359,20 @@ func (s *Server) count(route string) {
 
 // fault applies the first matching fault, reporting whether it answered.
 func (s *Server) fault(w http.ResponseWriter, r *http.Request) bool {
-	target := r.URL.Path
-	if q, err := url.QueryUnescape(r.URL.RawQuery); err == nil && q != "" {
-		target += "?" + q
-	}
-	s.mu.Lock()
-	var f *Fault
-	for _, c := range s.faults {
-		if c.Times != 0 && strings.Contains(target, c.Path) {
-			f = c
-			if c.Times > 0 {
-				c.Times--
-			}
-			break
-		}
-	}
-	if f != nil {
-		if f.Status == http.StatusTooManyRequests {
-			s.stats.Throttled++
-		} else {
-			s.stats.Faults++
-		}
-	}
-	s.mu.Unlock()
-	if f == nil {
+	f, ok := s.faults.Match(r)
+	if !ok {
 		return false
 	}
+	s.mu.Lock()
+	if f.Status == http.StatusTooManyRequests {
+		s.stats.Throttled++
+	} else {
+		s.stats.Faults++
+	}
+	s.mu.Unlock()
 	if f.Status == 0 {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return true
-			}
-		}
-		panic(http.ErrAbortHandler)
+		fault.Drop(w)
+		return true
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)

@@ -12,11 +12,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/confsync/confsync/providers/fault"
 )
 
 // Page size limits of the endpoints emulated.
@@ -47,7 +48,7 @@ type Server struct {
 	userPos map[string]int      // user id -> index in users
 	byID    map[string]map[string]any
 	windows map[string]*window
-	faults  []*Fault
+	faults  fault.List
 	stats   Stats
 }
 
@@ -144,18 +145,11 @@ func (s *Server) AddGroup(name string, members ...string) string {
 
 // Inject adds a fault.
 func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fc := f
-	s.faults = append(s.faults, &fc)
+	s.faults.Add(fault.Rule{Path: f.Path, Status: f.Status, Times: f.Times})
 }
 
 // ClearFaults removes the faults.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
@@ -394,34 +388,16 @@ func (s *Server) admit(w http.ResponseWriter, route string) bool {
 }
 
 func (s *Server) fault(w http.ResponseWriter, r *http.Request) bool {
-	target := r.URL.Path
-	if q, err := url.QueryUnescape(r.URL.RawQuery); err == nil && q != "" {
-		target += "?" + q
-	}
-	s.mu.Lock()
-	var f *Fault
-	for _, c := range s.faults {
-		if c.Times != 0 && strings.Contains(target, c.Path) {
-			f = c
-			if c.Times > 0 {
-				c.Times--
-			}
-			s.stats.Faults++
-			break
-		}
-	}
-	s.mu.Unlock()
-	if f == nil {
+	f, ok := s.faults.Match(r)
+	if !ok {
 		return false
 	}
+	s.mu.Lock()
+	s.stats.Faults++
+	s.mu.Unlock()
 	if f.Status == 0 {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return true
-			}
-		}
-		panic(http.ErrAbortHandler)
+		fault.Drop(w)
+		return true
 	}
 	oktaError(w, f.Status, "E0000009", http.StatusText(f.Status))
 	return true
