@@ -74,22 +74,42 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 		hook = views.NewProgress(opts.stderr, true, false)
 	}
 	p, err := s.compute(ctx, hook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
+	return planOutput{ro: opts.ro, stdout: opts.stdout, format: format, out: opts.out, noun: "plan",
+		detailedExitcode: opts.detailedExitcode}.finish(p, err)
+}
+
+// planOutput shows, saves and judges a computed plan: plan and rollback
+// share it.
+type planOutput struct {
+	ro               *rootOptions
+	stdout           io.Writer
+	format           views.Format
+	out              string
+	noun             string // what the saved line calls it: "plan", "rollback plan"
+	detailedExitcode bool
+}
+
+// finish renders p (err is Compute's: a safety refusal still shows the
+// plan, and is not saved), saves it with the command that applies it,
+// and returns the exit status: 1 for an IdP left out by a failure, 2 for
+// changes under --detailed-exitcode.
+func (o planOutput) finish(p *plan.Plan, err error) error {
 	var safety *plan.SafetyError
 	if err != nil && !errors.As(err, &safety) {
 		return err
 	}
-	if rerr := format.Plan(opts.stdout, p, views.HumanOptions{Color: views.ColorFor(opts.stdout), Unsaved: opts.out == ""}); rerr != nil {
+	if rerr := o.format.Plan(o.stdout, p, views.HumanOptions{Color: views.ColorFor(o.stdout), Unsaved: o.out == ""}); rerr != nil {
 		return rerr
 	}
 	if safety != nil {
 		return fmt.Errorf("%w; the plan was not saved", safety)
 	}
-	if opts.out != "" {
-		if err := planfile.Write(opts.out, p); err != nil {
+	if o.out != "" {
+		if err := planfile.Write(o.out, p); err != nil {
 			return err
 		}
-		if !format.Machine() {
-			fmt.Fprintf(opts.stdout, "\nSaved the plan to %s. To apply exactly this plan:\n\n  %s\n", opts.out, applyHint(opts.ro, opts.out))
+		if !o.format.Machine() {
+			fmt.Fprintf(o.stdout, "\nSaved the %s to %s. To apply exactly this plan:\n\n  %s\n", o.noun, o.out, applyHint(o.ro, o.out))
 		}
 	}
 	// An IdP left out by a failure is an error whatever the changes: the
@@ -97,7 +117,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	if err := plan.CheckSources(p); err != nil {
 		return err
 	}
-	if opts.detailedExitcode && !p.Empty() {
+	if o.detailedExitcode && !p.Empty() {
 		return &exitError{code: 2}
 	}
 	return nil

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/confsync/confsync/plan"
-	"github.com/confsync/confsync/plan/planfile"
 	"github.com/confsync/confsync/plan/views"
 )
 
@@ -74,28 +72,8 @@ func runRollback(ctx context.Context, opts *rollbackOptions) error {
 	}
 	defer s.Close()
 	p, err := s.computeRollback(ctx, opts.runID, plan.Options{AllowMassChanges: opts.allowMassChanges})
-	var safety *plan.SafetyError
-	if err != nil && !errors.As(err, &safety) {
-		return err
-	}
-	if rerr := format.Plan(opts.stdout, p, views.HumanOptions{Color: views.ColorFor(opts.stdout), Unsaved: opts.out == ""}); rerr != nil {
-		return rerr
-	}
-	if safety != nil {
-		return fmt.Errorf("%w; the plan was not saved", safety)
-	}
-	if opts.out != "" {
-		if err := planfile.Write(opts.out, p); err != nil {
-			return err
-		}
-		if !format.Machine() {
-			fmt.Fprintf(opts.stdout, "\nSaved the rollback plan to %s. To apply exactly this plan:\n\n  %s\n", opts.out, applyHint(opts.ro, opts.out))
-		}
-	}
-	if opts.detailedExitcode && !p.Empty() {
-		return &exitError{code: 2}
-	}
-	return nil
+	return planOutput{ro: opts.ro, stdout: opts.stdout, format: format, out: opts.out, noun: "rollback plan",
+		detailedExitcode: opts.detailedExitcode}.finish(p, err)
 }
 
 // computeRollback computes the plan reversing the run runID from the
