@@ -287,7 +287,9 @@ type groupMembers struct {
 	add, remove, adopt []string
 }
 
-func writeMemberships(b *strings.Builder, changes []*plan.Change, o HumanOptions, pt painter) {
+// membershipsPerGroup sorts membership changes by group and action, for
+// the human and Markdown views alike.
+func membershipsPerGroup(changes []*plan.Change) map[string]*groupMembers {
 	per := map[string]*groupMembers{}
 	for _, c := range changes {
 		g := per[c.Group]
@@ -304,6 +306,11 @@ func writeMemberships(b *strings.Builder, changes []*plan.Change, o HumanOptions
 			g.adopt = append(g.adopt, c.User)
 		}
 	}
+	return per
+}
+
+func writeMemberships(b *strings.Builder, changes []*plan.Change, o HumanOptions, pt painter) {
+	per := membershipsPerGroup(changes)
 	b.WriteString("  # memberships, per group\n")
 	truncated := false
 	for _, name := range slices.Sorted(maps.Keys(per)) {

@@ -242,22 +242,7 @@ func markdownUser(b *strings.Builder, c *plan.Change) {
 }
 
 func writeMarkdownMemberships(b *strings.Builder, changes []*plan.Change, o MarkdownOptions) {
-	per := map[string]*groupMembers{}
-	for _, c := range changes {
-		g := per[c.Group]
-		if g == nil {
-			g = &groupMembers{}
-			per[c.Group] = g
-		}
-		switch c.Action {
-		case plan.ActionAdd:
-			g.add = append(g.add, c.User)
-		case plan.ActionRemove:
-			g.remove = append(g.remove, c.User)
-		case plan.ActionAdopt:
-			g.adopt = append(g.adopt, c.User)
-		}
-	}
+	per := membershipsPerGroup(changes)
 	names := slices.Sorted(maps.Keys(per))
 	fmt.Fprintf(b, "<details><summary>Memberships (%d in %d groups)</summary>\n\n", len(changes), len(names))
 	b.WriteString("| Group | + add | - remove | adopt |\n|---|---:|---:|---:|\n")
