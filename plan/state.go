@@ -139,8 +139,15 @@ type Run struct {
 	Message string
 	// PlanID is the Plan.ID of the plan the run applied ("" for a run
 	// that applied nothing).
-	PlanID  string
-	Actions []RunAction
+	PlanID string
+	// Kind says how much the run read (RunFull, RunTargeted, RunCached;
+	// "" for runs recorded before it was kept, and for runs that read
+	// nothing).
+	Kind RunKind
+	// ConfluenceRequests is the number of HTTP requests the run sent to
+	// Confluence, reads and writes (0 when unknown).
+	ConfluenceRequests int64
+	Actions            []RunAction
 }
 
 // RunAction is one action of an apply and its result.
