@@ -24,6 +24,21 @@ type ApplyOptions struct {
 	Trigger Trigger
 	Hook    Hook
 	Now     func() time.Time
+	// RequestsBefore, when set and the target is a RequestCounter, is
+	// its count before the run's plan was computed: the run records the
+	// requests its reads and changes sent (see RequestsSoFar).
+	RequestsBefore *int64
+}
+
+// RequestsSoFar returns the target's request count, for
+// ApplyOptions.RequestsBefore; nil when it does not count.
+func RequestsSoFar(t Target) *int64 {
+	rc, ok := t.(RequestCounter)
+	if !ok {
+		return nil
+	}
+	n := rc.Requests()
+	return &n
 }
 
 // ApplyError is returned by Apply when some changes failed or did not run.
@@ -96,6 +111,7 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 
 	hook.ApplyStarted(len(p.Changes))
 	run(ctx, p, t, st, par, hook, res, now)
+	cacheErr := recordApplied(ctx, st, p, res.Errors, now().UTC())
 
 	for i, err := range res.Errors {
 		c := &p.Changes[i]
@@ -147,6 +163,16 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 		if cause := context.Cause(ctx); cause != nil && res.Failed == 0 {
 			res.Run.Message += " (" + cause.Error() + ")"
 		}
+	}
+	if cacheErr != nil && applyErr == nil {
+		applyErr = cacheErr
+	}
+	res.Run.Kind = p.Kind
+	if res.Run.Kind == "" {
+		res.Run.Kind = RunFull
+	}
+	if rc, ok := t.(RequestCounter); ok && opts.RequestsBefore != nil {
+		res.Run.ConfluenceRequests = rc.Requests() - *opts.RequestsBefore
 	}
 	if err := st.AppendRun(context.WithoutCancel(ctx), res.Run); err != nil && applyErr == nil {
 		applyErr = fmt.Errorf("append the run to the audit log: %w", err)

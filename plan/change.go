@@ -262,6 +262,14 @@ type Plan struct {
 	IDPs []string `json:"idps"`
 	// IDPFilter is the --idp selection, empty for all.
 	IDPFilter []string `json:"idp_filter,omitempty"`
+	// Kind says what the plan read: RunFull (everything), RunTargeted
+	// (the identities a Scope named) or RunCached (the recorded
+	// Confluence state, plan --refresh=false). Empty in plans saved
+	// before it existed, which read everything.
+	Kind RunKind `json:"kind,omitempty"`
+	// ConfluenceReadAt, for a RunCached plan, is when the recorded
+	// Confluence state was last read in full.
+	ConfluenceReadAt time.Time `json:"confluence_read_at,omitzero"`
 	// Skipped lists the IdPs the source-health guard left out.
 	Skipped []SkippedIDP `json:"skipped,omitempty"`
 	Changes []Change     `json:"changes"`

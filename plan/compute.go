@@ -30,6 +30,9 @@ type Options struct {
 	MinReadRatio float64
 	// Now returns the plan's time (time.Now when nil).
 	Now func() time.Time
+	// NoRefresh plans against the Confluence state recorded at the last
+	// full read (plan --refresh=false) instead of reading Confluence.
+	NoRefresh bool
 	// PermissionImpactOnlyIfLimited reads the permissions a plan's
 	// removals take away only when safety.max_space_access_lost is set.
 	// serve's reconciles use it: the reads cost one request per space of
@@ -51,6 +54,10 @@ type Inputs struct {
 	// no IdP is read, and the desired state of the objects the run
 	// changed is their state before it; nothing else changes.
 	Rollback *Rollback
+	// Scope, when set, makes the plan targeted (plan/scope.go): only the
+	// identities it names are read and diffed. Compute returns
+	// ErrNotTargetable when an input cannot read part of itself.
+	Scope *Scope
 	// Hook receives progress; nil for none.
 	Hook    Hook
 	Options Options
@@ -120,15 +127,6 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	own, err := in.State.Ownership(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read ownership state: %w", err)
-	}
-	actual, err := in.Target.Read(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read confluence: %w", err)
-	}
-
 	p := &Plan{
 		ID:               uuid.NewString(),
 		Created:          now().UTC(),
@@ -136,33 +134,31 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		ConfigHash:       in.Config.Hash,
 		AllowMassChanges: in.Options.AllowMassChanges,
 		Reads:            map[string]SourceCounts{},
+		Kind:             RunFull,
 	}
-	var reads []idpRead
 	if in.Rollback != nil {
 		selected, p.RollbackOf = nil, in.Rollback.RunID
 	}
-	for _, idp := range selected {
-		r, skip, err := readIDP(ctx, in, idp, hook, now)
-		if err != nil {
-			return nil, err
-		}
-		if skip != nil {
-			p.Skipped = append(p.Skipped, *skip)
-			detail := "No change is planned for the users, groups and memberships of this IdP, and nobody it manages is deprovisioned."
-			if skip.Failed() {
-				detail += " The other IdPs' changes are planned; plan and apply exit 1 until this IdP is read completely."
-			}
-			p.Notices = append(p.Notices, Notice{Severity: skip.Severity, Kind: NoticeSource, IDP: idp.Name,
-				Subject: "idp " + idp.Name, Summary: "left out of this plan: " + skip.Reason, Detail: detail})
-			continue
-		}
-		reads = append(reads, r)
-		p.IDPs = append(p.IDPs, idp.Name)
-		p.Reads[idp.Name] = SourceCounts{Users: len(r.snap.Users), Groups: len(r.snap.Groups), At: p.Created}
+	var g *gathered
+	switch {
+	case in.Scope != nil:
+		g, err = gatherTargeted(ctx, in, p, hook, now)
+	default:
+		g, err = gatherFull(ctx, in, p, selected, hook, now)
 	}
+	if err != nil {
+		return nil, err
+	}
+	own, actual, reads := g.own, g.actual, g.reads
 
 	d := newDiff(in.Config, own, actual, reads, selected)
 	d.now = p.Created
+	d.scopeIDs = g.scopeIDs
+	if g.scopeIDs != nil {
+		// A targeted plan never deletes a group: whether any IdP still
+		// maps onto it is known only from a full read.
+		d.allRead = false
+	}
 	if in.Rollback != nil {
 		d.allRead = false
 		d.runRollback(in.Rollback)
@@ -192,10 +188,10 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	}
 	p.ConfluenceFingerprint, p.StateFingerprint = d.actualFP.confluence, d.actualFP.state
 
-	if err := recordHealth(ctx, in.State, p); err != nil {
+	if err := recordHealth(ctx, in.State, p, p.Kind != RunTargeted); err != nil {
 		return nil, err
 	}
-	if p.Empty() {
+	if p.Empty() && p.Kind != RunTargeted {
 		// Nothing to apply: the reads describe what Confluence already
 		// holds, so they become the guard's reference now.
 		for idp, c := range p.Reads {
@@ -204,7 +200,10 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 			}
 		}
 	}
-	if v := checkSafety(in.Config.Safety, p, own); len(v) > 0 && !in.Options.AllowMassChanges {
+	if err := g.wait(); err != nil {
+		return nil, err
+	}
+	if v := checkSafety(in.Config.Safety, p, own, g.counts); len(v) > 0 && !in.Options.AllowMassChanges {
 		return p, &SafetyError{Violations: v}
 	}
 	return p, nil
@@ -235,18 +234,26 @@ func selectIDPs(cfg *config.Config, filter []string) ([]*config.IDP, error) {
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Priority != out[j].Priority {
-			return out[i].Priority > out[j].Priority
-		}
-		return out[i].Name < out[j].Name
-	})
+	sortByPriority(out)
 	return out, nil
+}
+
+// sortByPriority orders IdPs higher priority first, ties by name.
+func sortByPriority(l []*config.IDP) {
+	sort.SliceStable(l, func(i, j int) bool {
+		if l[i].Priority != l[j].Priority {
+			return l[i].Priority > l[j].Priority
+		}
+		return l[i].Name < l[j].Name
+	})
 }
 
 type idpRead struct {
 	idp  *config.IDP
 	snap *Snapshot
+	// counts are the IdP's sizes the guard judged: the read's own for a
+	// full read, the IdP's whole population for a targeted one.
+	counts SourceCounts
 }
 
 // readIDP reads one IdP's source and applies the source-health guard. A
@@ -254,11 +261,7 @@ type idpRead struct {
 // state store, which stop the whole plan.
 func readIDP(ctx context.Context, in Inputs, idp *config.IDP, hook Hook, now func() time.Time) (idpRead, *SkippedIDP, error) {
 	skip := func(cause, reason string) (idpRead, *SkippedIDP, error) {
-		sev := SeverityError
-		if cause == CauseEmpty || cause == CauseNoSource {
-			sev = SeverityWarning
-		}
-		return idpRead{}, &SkippedIDP{IDP: idp.Name, Reason: reason, Cause: cause, Severity: sev}, nil
+		return idpRead{}, skipped(idp, cause, reason), nil
 	}
 	src := in.Sources[idp.Name]
 	if src == nil {
@@ -281,6 +284,16 @@ func readIDP(ctx context.Context, in Inputs, idp *config.IDP, hook Hook, now fun
 	}
 	counts := SourceCounts{Users: len(snap.Users), Groups: len(snap.Groups), At: now().UTC()}
 	hook.ReadDone(idp.Name, counts, nil)
+	return guardRead(ctx, in, idp, snap, counts)
+}
+
+// guardRead is the source-health guard: an IdP whose source returned no
+// users, or far fewer users or groups than its last successful read, is
+// left out.
+func guardRead(ctx context.Context, in Inputs, idp *config.IDP, snap *Snapshot, counts SourceCounts) (idpRead, *SkippedIDP, error) {
+	skip := func(cause, reason string) (idpRead, *SkippedIDP, error) {
+		return idpRead{}, skipped(idp, cause, reason), nil
+	}
 	last, ok, err := in.State.LastRead(ctx, idp.Name)
 	if err != nil {
 		return idpRead{}, nil, fmt.Errorf("read the last read counts of idp %q: %w", idp.Name, err)
@@ -306,12 +319,20 @@ func readIDP(ctx context.Context, in Inputs, idp *config.IDP, hook Hook, now fun
 				counts.Groups, ratio*100, last.Groups, last.At.UTC().Format(time.RFC3339)))
 		}
 	}
-	return idpRead{idp: idp, snap: snap}, nil, nil
+	return idpRead{idp: idp, snap: snap, counts: counts}, nil, nil
+}
+
+func skipped(idp *config.IDP, cause, reason string) *SkippedIDP {
+	sev := SeverityError
+	if cause == CauseEmpty || cause == CauseNoSource {
+		sev = SeverityWarning
+	}
+	return &SkippedIDP{IDP: idp.Name, Reason: reason, Cause: cause, Severity: sev}
 }
 
 // checkSafety returns the thresholds the plan exceeds, each naming its
 // numbers.
-func checkSafety(s config.Safety, p *Plan, own *Ownership) []string {
+func checkSafety(s config.Safety, p *Plan, own *Ownership, counts *OwnershipCounts) []string {
 	sum := p.Summary()
 	var out []string
 	check := func(t config.Threshold, name string, n, total int, what string) {
@@ -321,7 +342,7 @@ func checkSafety(s config.Safety, p *Plan, own *Ownership) []string {
 				name, n, total, what, thresholdName(name), t, limit))
 		}
 	}
-	users, groups, memberships := managedCounts(p, own)
+	users, groups, memberships := managedCounts(p, own, counts)
 	check(s.MaxDeactivations, "disable", sum.UsersDisable, users, "users")
 	check(s.MaxMembershipRemovals, "remove", sum.MembershipsRemove, memberships, "memberships")
 	check(s.MaxDeletions, "delete", sum.UsersDelete+sum.GroupsDelete, users+groups, "users and groups")
@@ -334,7 +355,10 @@ func checkSafety(s config.Safety, p *Plan, own *Ownership) []string {
 // first plan that adopts an existing instance is measured against it), but
 // only once: an adoption that re-keys a managed user (the IdP re-created it
 // with a new id) or follows a rename in Confluence is still one user.
-func managedCounts(p *Plan, own *Ownership) (users, groups, memberships int) {
+// With counts (a targeted plan), own is the part of the state the plan
+// covers, which holds every object its adoptions could repeat, and the
+// adoptions' additions are added to counts.
+func managedCounts(p *Plan, own *Ownership, counts *OwnershipCounts) (users, groups, memberships int) {
 	userSet := make(map[string]bool, len(own.Users))
 	for i := range own.Users {
 		userSet[own.Users[i].Username] = true
@@ -372,6 +396,10 @@ func managedCounts(p *Plan, own *Ownership) (users, groups, memberships int) {
 				memberships-- // already managed: counted once
 			}
 		}
+	}
+	if counts != nil {
+		return counts.Users + len(userSet) - len(own.Users), counts.Groups + len(groupSet) - len(own.Groups),
+			counts.Memberships + memberships - len(own.Memberships)
 	}
 	return len(userSet), len(groupSet), memberships
 }

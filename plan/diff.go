@@ -56,7 +56,10 @@ type diff struct {
 	desired map[string]*desiredUser
 	// present holds every source id read, mapped or not: a managed user
 	// whose id is present is never deprovisioned for being "gone".
-	present   map[sourceKey]bool
+	present map[sourceKey]bool
+	// scopeIDs, in a targeted plan, are the ids its reads covered; a
+	// managed user outside them is not judged gone.
+	scopeIDs  map[sourceKey]bool
 	groups    map[string]*groupState
 	mappers   map[string]*GroupMapper
 	accounted map[string]bool // managed usernames the desired pass handled
@@ -516,9 +519,11 @@ func (d *diff) planGone() {
 			continue
 		}
 		idp := d.active[m.IDP]
-		if idp == nil || d.present[sourceKey{m.IDP, m.SourceID}] {
+		key := sourceKey{m.IDP, m.SourceID}
+		if idp == nil || d.present[key] || (d.scopeIDs != nil && !d.scopeIDs[key]) {
 			// Not read, or present but unmappable or lost to a higher
-			// priority IdP: no positive signal.
+			// priority IdP, or outside a targeted plan: no positive
+			// signal.
 			continue
 		}
 		a := d.actualUsers[name]

@@ -134,7 +134,7 @@ type SourceHealth struct {
 const maxFailureCause = 2000
 
 // recordHealth stores what the plan learned about each IdP it read.
-func recordHealth(ctx context.Context, st StateStore, p *Plan) error {
+func recordHealth(ctx context.Context, st StateStore, p *Plan, complete bool) error {
 	leftOut := map[string]int{}
 	for _, n := range p.Notices {
 		if n.LeftOut {
@@ -142,6 +142,9 @@ func recordHealth(ctx context.Context, st StateStore, p *Plan) error {
 		}
 	}
 	for _, idp := range p.IDPs {
+		if !complete {
+			break // a targeted read is no complete read
+		}
 		r := HealthReport{At: p.Created, Complete: true, Counts: p.Reads[idp], LeftOut: leftOut[idp]}
 		if err := st.RecordHealth(ctx, idp, r); err != nil {
 			return fmt.Errorf("record the health of idp %q: %w", idp, err)

@@ -33,6 +33,18 @@ type Engine struct {
 	// OnPlan, when set, sees every computed plan (for metrics about the
 	// IdPs the source-health guard left out).
 	OnPlan func(p *plan.Plan)
+	// Journal, when set, makes auto reconciles targeted (plan/live/targeted.go)
+	// and is told what each successful run covered.
+	Journal plan.ChangeJournal
+	// Revisions gives the IdPs' revisions a full run covers.
+	Revisions Revisions
+	// MaxTargeted is the most touched ids a targeted reconcile plans
+	// (DefaultMaxTargeted when 0); more fall back to a full one.
+	MaxTargeted int
+
+	// lastFullRequests is the request count of this engine's last full
+	// run (0 before the first).
+	lastFullRequests int64
 }
 
 var _ Runner = (*Engine)(nil)
@@ -40,15 +52,40 @@ var _ Runner = (*Engine)(nil)
 // Reconcile implements Runner.
 func (e *Engine) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run, error) {
 	started := time.Now().UTC()
-	run := plan.Run{ID: uuid.NewString(), Started: started, Trigger: trigger}
-	p, err := plan.Compute(ctx, plan.Inputs{
+	run := plan.Run{ID: uuid.NewString(), Started: started, Trigger: trigger, Kind: plan.RunFull}
+	sel, err := e.selectRun(ctx, trigger)
+	if err != nil {
+		run.Outcome, run.Message = plan.OutcomeError, err.Error()
+		return e.record(ctx, run, err)
+	}
+	if sel.nothing {
+		run.Outcome, run.Message, run.Finished = plan.OutcomeApplied, "no changes", time.Now().UTC()
+		return run, nil
+	}
+	before := plan.RequestsSoFar(e.Target)
+	in := plan.Inputs{
 		Config:  e.Config,
 		Sources: e.Sources,
 		Target:  e.Target,
 		State:   e.State,
 		Hook:    e.Hook,
+		Scope:   sel.scope,
 		Options: plan.Options{PermissionImpactOnlyIfLimited: true},
-	})
+	}
+	p, err := plan.Compute(ctx, in)
+	if errors.Is(err, plan.ErrNotTargetable) {
+		in.Scope = nil
+		p, err = plan.Compute(ctx, in)
+	}
+	if p != nil {
+		run.Kind = p.Kind
+	}
+	defer func() {
+		if run.Kind == plan.RunFull && before != nil {
+			e.lastFullRequests = *plan.RequestsSoFar(e.Target) - *before
+		}
+	}()
+	run.ConfluenceRequests = requestsSince(e.Target, before)
 	if p != nil && e.OnPlan != nil {
 		e.OnPlan(p)
 	}
@@ -80,6 +117,11 @@ func (e *Engine) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run,
 		} else if left != "" {
 			run.Message += "; " + left
 		}
+		if run.Outcome == plan.OutcomeApplied {
+			if err := e.cover(ctx, sel, p, true); err != nil {
+				return e.record(ctx, run, err)
+			}
+		}
 		if trigger == plan.TriggerAuto && run.Outcome == plan.OutcomeApplied {
 			run.Finished = time.Now().UTC()
 			return run, nil
@@ -88,11 +130,12 @@ func (e *Engine) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run,
 	}
 
 	res, err := plan.Apply(ctx, p, e.Target, e.State, plan.ApplyOptions{
-		Parallelism: e.Parallelism,
-		Holder:      e.Holder,
-		LockHeld:    true,
-		Trigger:     trigger,
-		Hook:        e.Hook,
+		Parallelism:    e.Parallelism,
+		Holder:         e.Holder,
+		LockHeld:       true,
+		Trigger:        trigger,
+		Hook:           e.Hook,
+		RequestsBefore: before,
 	})
 	if res == nil {
 		run.Outcome = plan.OutcomeError
@@ -104,6 +147,9 @@ func (e *Engine) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run,
 	out := res.Run
 	if left != "" && len(p.SourceErrors()) == 0 {
 		out.Message += "; " + left
+	}
+	if cerr := e.cover(ctx, sel, p, res.Failed == 0 && res.NotRun == 0); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	var applyErr *plan.ApplyError
 	if errors.As(err, &applyErr) {
@@ -132,6 +178,16 @@ func leftOut(p *plan.Plan) string {
 		parts = append(parts, fmt.Sprintf("idp %s left out: %s", s.IDP, s.Reason))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// requestsSince is the requests the target sent since before (0 when it
+// does not count them).
+func requestsSince(t plan.Target, before *int64) int64 {
+	now := plan.RequestsSoFar(t)
+	if before == nil || now == nil {
+		return 0
+	}
+	return *now - *before
 }
 
 func errString(err error) string {
