@@ -270,6 +270,9 @@ type Plan struct {
 	// ConfluenceReadAt, for a RunCached plan, is when the recorded
 	// Confluence state was last read in full.
 	ConfluenceReadAt time.Time `json:"confluence_read_at,omitzero"`
+	// mapped are the Confluence groups the IdPs map onto and each one's
+	// owner IdP, for targeted plans after this one (MappedGroups).
+	mapped map[string]string
 	// Skipped lists the IdPs the source-health guard left out.
 	Skipped []SkippedIDP `json:"skipped,omitempty"`
 	Changes []Change     `json:"changes"`

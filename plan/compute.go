@@ -153,7 +153,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 
 	d := newDiff(in.Config, own, actual, reads, selected)
 	d.now = p.Created
-	d.scopeIDs = g.scopeIDs
+	d.scopeIDs, d.mappedBefore = g.scopeIDs, g.mapped
 	if g.scopeIDs != nil {
 		// A targeted plan never deletes a group: whether any IdP still
 		// maps onto it is known only from a full read.
@@ -167,6 +167,9 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		d.run()
 	}
 	p.Changes = d.ordered()
+	if p.Kind == RunFull && d.allRead && in.Rollback == nil {
+		p.mapped = d.mappedOwners()
+	}
 	noteDeletedGroups(p, actual)
 	slices.SortStableFunc(d.notices, func(a, b Notice) int {
 		if c := strings.Compare(a.Kind, b.Kind); c != 0 {

@@ -59,10 +59,13 @@ type diff struct {
 	present map[sourceKey]bool
 	// scopeIDs, in a targeted plan, are the ids its reads covered; a
 	// managed user outside them is not judged gone.
-	scopeIDs  map[sourceKey]bool
-	groups    map[string]*groupState
-	mappers   map[string]*GroupMapper
-	accounted map[string]bool // managed usernames the desired pass handled
+	scopeIDs map[sourceKey]bool
+	// mappedBefore, in a targeted plan, are the groups the IdPs mapped
+	// onto in the last full plan (Scope.Mapped).
+	mappedBefore map[string]string
+	groups       map[string]*groupState
+	mappers      map[string]*GroupMapper
+	accounted    map[string]bool // managed usernames the desired pass handled
 	// frozenUsers are usernames confsync must not touch in this plan
 	// (pending renames, users of frozen IdPs).
 	frozenUsers map[string]bool
@@ -161,6 +164,7 @@ func (d *diff) run() {
 	d.buildDesired()
 	<-done
 	d.mapGroups()
+	d.mapGroupsBefore()
 	d.prepareMembers()
 	// Sized for the worst case, a first import, which would otherwise
 	// leave a trail of outgrown arrays behind.
@@ -267,6 +271,28 @@ func (d *diff) mapGroups() {
 			d.ensureGroup(MappedGroup{Name: strings.ToLower(n), MayCreate: true}, r.idp)
 		}
 	}
+}
+
+// mapGroupsBefore, in a targeted plan, maps the groups the touched users
+// are in that the last full plan found mapped: a full read would map them
+// again, since no IdP group was created, renamed or deleted since.
+func (d *diff) mapGroupsBefore() {
+	for _, name := range slices.Sorted(maps.Keys(d.actualGroups)) {
+		owner, ok := d.mappedBefore[name]
+		if !ok || d.groups[name] != nil || d.active[owner] == nil {
+			continue
+		}
+		d.ensureGroup(MappedGroup{Name: name}, d.active[owner])
+	}
+}
+
+// mappedOwners returns the groups mapGroups mapped and their owners.
+func (d *diff) mappedOwners() map[string]string {
+	out := make(map[string]string, len(d.groups))
+	for name, st := range d.groups {
+		out[name] = st.owner
+	}
+	return out
 }
 
 // ensureGroup plans a mapped group's creation or adoption, once; it

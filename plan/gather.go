@@ -25,6 +25,8 @@ type gathered struct {
 	// scopeIDs, when set, are the IdP ids a targeted plan read: only a
 	// managed user among them can be found gone.
 	scopeIDs map[sourceKey]bool
+	// mapped, in a targeted plan, is Scope.Mapped.
+	mapped map[string]string
 	// wait finishes what the gathering left running (recording a full
 	// Confluence read for --refresh=false) and returns its error.
 	wait func() error
@@ -123,7 +125,7 @@ func addRead(p *Plan, g *gathered, idp *config.IDP, r idpRead, skip *SkippedIDP)
 func gatherTargeted(ctx context.Context, in Inputs, p *Plan, hook Hook, now func() time.Time) (*gathered, error) {
 	scoped, ok := in.State.(ScopedOwnership)
 	reader, rok := in.Target.(ScopedReader)
-	if !ok || !rok || in.Rollback != nil || in.Options.NoRefresh {
+	if !ok || !rok || in.Rollback != nil || in.Options.NoRefresh || in.Scope.Mapped == nil || !contestFree(in.Config) {
 		return nil, ErrNotTargetable
 	}
 	var selected []*config.IDP
@@ -191,6 +193,7 @@ func gatherTargeted(ctx context.Context, in Inputs, p *Plan, hook Hook, now func
 	for _, gr := range own.Groups {
 		groups = append(groups, gr.Name)
 	}
+	g.mapped = in.Scope.Mapped
 	ts := TargetScope{Users: sortedUnique(users), Groups: sortedUnique(groups)}
 	if g.actual, err = reader.ReadScope(ctx, ts); err != nil {
 		return nil, fmt.Errorf("read the touched users and groups from confluence: %w", err)
@@ -337,3 +340,24 @@ func mergeSnapshots(a, b *Snapshot) *Snapshot {
 	}
 	return out
 }
+
+// contestFree reports whether no two people can claim one Confluence
+// username, which a targeted plan needs: it reads only the people the
+// writes touched, and a contest (between two IdPs, or two people of one
+// IdP whose usernames a transform or another attribute makes equal) is
+// settled by everyone who claims the name, touched or not. That holds for
+// one IdP whose usernames are SCIM's userName as it is, which the store
+// keeps unique.
+func contestFree(cfg *config.Config) bool {
+	if len(cfg.IDPs) != 1 {
+		return false
+	}
+	idp := cfg.IDPs[0]
+	username, _, _ := userAttributeNames(idp)
+	return idp.Kind() == "scim" && strings.EqualFold(username, config.DefaultSCIMUsername) && idp.Users.UsernameTransform == nil
+}
+
+// MappedGroups returns, for a full plan that read every IdP, the
+// Confluence groups the IdPs map onto and the IdP owning each, for the
+// targeted plans that follow (Scope.Mapped); nil otherwise.
+func (p *Plan) MappedGroups() map[string]string { return p.mapped }

@@ -17,6 +17,13 @@ import (
 type Scope struct {
 	// IDPs maps an IdP name to what its writes touched.
 	IDPs map[string]Touched
+	// Mapped are the Confluence groups the IdPs mapped onto in the last
+	// full plan, with the IdP owning each (Plan.MappedGroups). The set
+	// changes only with a group renamed, created or deleted in an IdP,
+	// which needs a full plan (Touched.Full); a targeted plan uses it to
+	// treat the touched users' other groups as a full plan would. Compute
+	// returns ErrNotTargetable when it is nil.
+	Mapped map[string]string
 }
 
 // Touched is what the SCIM writes to one IdP touched since its last
@@ -29,8 +36,9 @@ type Touched struct {
 	// group created with members, a member list replaced, a nested group
 	// added or removed): every user under them is in scope.
 	Groups []string
-	// Full is true when a write needs a full plan: a group renamed or
-	// deleted (its old name is not kept), or too many ids to list.
+	// Full is true when a write needs a full plan: a group created,
+	// renamed or deleted (which changes what the IdP maps onto), or too
+	// many ids to list.
 	Full bool
 	// Through is the IdP revision the touches go up to; covering it marks
 	// them reconciled.

@@ -1,0 +1,141 @@
+package plantest
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/confsync/confsync/plan"
+)
+
+// The scoped reads of a targeted plan (plan/scope.go), with the contracts'
+// semantics.
+
+var (
+	_ plan.ScopedReader    = (*Target)(nil)
+	_ plan.ScopedOwnership = (*State)(nil)
+	_ plan.ScopedSource    = (*Source)(nil)
+)
+
+// ReadScope implements plan.ScopedReader.
+func (t *Target) ReadScope(ctx context.Context, s plan.TargetScope) (*plan.Actual, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := &plan.Actual{Caller: t.Caller}
+	in := map[string]bool{}
+	for _, n := range s.Users {
+		if u := t.users[strings.ToLower(n)]; u != nil && !in[u.Username] {
+			c := *u
+			if t.HideEmail {
+				c.Email = ""
+			}
+			a.Users = append(a.Users, c)
+			in[u.Username] = true
+		}
+	}
+	wanted := map[string]bool{}
+	for _, g := range s.Groups {
+		wanted[strings.ToLower(g)] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(t.groups)) {
+		var members []string
+		for _, m := range slices.Sorted(maps.Keys(t.groups[name])) {
+			if in[m] {
+				members = append(members, m)
+			}
+		}
+		if wanted[name] || len(members) > 0 {
+			a.Groups = append(a.Groups, plan.ActualGroup{Name: name, Members: members})
+		}
+	}
+	return a, nil
+}
+
+// OwnershipOf implements plan.ScopedOwnership.
+func (s *State) OwnershipOf(ctx context.Context, usernames []string, sourceIDs map[string][]string, groups []string) (*plan.Ownership, error) {
+	all, err := s.Ownership(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, n := range usernames {
+		names[n] = true
+	}
+	ids := map[[2]string]bool{}
+	for idp, l := range sourceIDs {
+		for _, id := range l {
+			ids[[2]string{idp, id}] = true
+		}
+	}
+	o := &plan.Ownership{}
+	users := map[string]bool{}
+	for _, u := range all.Users {
+		if names[u.Username] || ids[[2]string{u.IDP, u.SourceID}] {
+			o.Users = append(o.Users, u)
+			users[u.Username] = true
+		}
+	}
+	for _, g := range all.Groups {
+		if slices.Contains(groups, g.Name) {
+			o.Groups = append(o.Groups, g)
+		}
+	}
+	for _, m := range all.Memberships {
+		if users[m.Username] || names[m.Username] {
+			o.Memberships = append(o.Memberships, m)
+		}
+	}
+	return o, nil
+}
+
+// OwnershipCounts implements plan.ScopedOwnership.
+func (s *State) OwnershipCounts(ctx context.Context) (plan.OwnershipCounts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return plan.OwnershipCounts{Users: len(s.users), Groups: len(s.groups), Memberships: len(s.memberships)}, ctx.Err()
+}
+
+// ReadScope implements plan.ScopedSource: the users t names that exist,
+// the users of t's groups, and every group any of them is in, with members
+// restricted to them.
+func (s *Source) ReadScope(ctx context.Context, req plan.ReadRequest, t plan.Touched) (*plan.Snapshot, plan.SourceCounts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return nil, plan.SourceCounts{}, s.Err
+	}
+	want := map[string]bool{}
+	for _, id := range t.Users {
+		want[id] = true
+	}
+	for _, g := range s.Snap.Groups {
+		if slices.Contains(t.Groups, g.ID) {
+			for _, id := range g.MemberIDs {
+				want[id] = true
+			}
+		}
+	}
+	snap := &plan.Snapshot{}
+	for _, u := range s.Snap.Users {
+		if want[u.ID] {
+			snap.Users = append(snap.Users, u)
+		}
+	}
+	for _, g := range s.Snap.Groups {
+		var members []string
+		for _, id := range g.MemberIDs {
+			if want[id] {
+				members = append(members, id)
+			}
+		}
+		if len(members) > 0 || slices.Contains(t.Groups, g.ID) {
+			snap.Groups = append(snap.Groups, plan.SourceGroup{ID: g.ID, Name: g.Name, MemberIDs: members})
+		}
+	}
+	counts := plan.SourceCounts{Users: len(s.Snap.Users), Groups: len(s.Snap.Groups)}
+	return snap, counts, ctx.Err()
+}
