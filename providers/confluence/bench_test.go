@@ -21,36 +21,8 @@ func quickBench() bool { return os.Getenv("CONFSYNC_BENCH_QUICK") != "" }
 // emulator at its default page cap of 200, and reports the requests made
 // against the minimum that page size allows.
 func BenchmarkReadLarge(b *testing.B) {
-	nUsers, nGroups, big := 100_000, 20_000, 30_000
-	if quickBench() {
-		nUsers, nGroups, big = 10_000, 2_000, 3_000
-	}
 	srv, base := emulator.Start(b, emulator.Options{AdminToken: adminToken})
-	users := make([]emulator.User, nUsers)
-	for i := range users {
-		users[i] = emulator.User{Username: fmt.Sprintf("user%06d", i), DisplayName: fmt.Sprintf("User %d", i),
-			Email: fmt.Sprintf("user%d@example.com", i), Active: i%10 != 0}
-	}
-	if err := srv.SeedUsers(users...); err != nil {
-		b.Fatal(err)
-	}
-	groups := make([]emulator.Group, nGroups)
-	memberships := 0
-	for g := range groups {
-		size := 10 + g%81
-		if g == 0 {
-			size = big
-		}
-		m := make([]string, size)
-		for i := range m {
-			m[i] = users[(g*7919+i*31)%nUsers].Username
-		}
-		groups[g] = emulator.Group{Name: fmt.Sprintf("group-%05d", g), Members: m}
-		memberships += size
-	}
-	if err := srv.SeedGroups(groups...); err != nil {
-		b.Fatal(err)
-	}
+	nUsers, nGroups, memberships := seedLargeSite(b, srv)
 	const page = 200
 	ceil := func(n int) int { return max(1, (n+page-1)/page) }
 	minimum := 1 + ceil(nUsers+1) + ceil(nGroups+2)
@@ -85,6 +57,95 @@ func BenchmarkReadLarge(b *testing.B) {
 	b.ReportMetric(float64(minimum), "min-requests")
 	b.ReportMetric(float64(members), "memberships")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/read")
+}
+
+// seedLargeSite seeds 100,000 users (every tenth disabled) named
+// user000000..., and 20,000 groups named group-00000... holding about
+// 1,000,000 memberships (group-00000 has 30,000 members, the others 10
+// to 90); a tenth of that with CONFSYNC_BENCH_QUICK. It returns the
+// numbers of users, groups and memberships seeded.
+func seedLargeSite(b *testing.B, srv *emulator.Server) (nUsers, nGroups, memberships int) {
+	b.Helper()
+	nUsers, nGroups, big := 100_000, 20_000, 30_000
+	if quickBench() {
+		nUsers, nGroups, big = 10_000, 2_000, 3_000
+	}
+	users := make([]emulator.User, nUsers)
+	for i := range users {
+		users[i] = emulator.User{Username: fmt.Sprintf("user%06d", i), DisplayName: fmt.Sprintf("User %d", i),
+			Email: fmt.Sprintf("user%d@example.com", i), Active: i%10 != 0}
+	}
+	if err := srv.SeedUsers(users...); err != nil {
+		b.Fatal(err)
+	}
+	groups := make([]emulator.Group, nGroups)
+	for g := range groups {
+		size := 10 + g%81
+		if g == 0 {
+			size = big
+		}
+		m := make([]string, size)
+		for i := range m {
+			m[i] = users[(g*7919+i*31)%nUsers].Username
+		}
+		groups[g] = emulator.Group{Name: fmt.Sprintf("group-%05d", g), Members: m}
+		memberships += size
+	}
+	if err := srv.SeedGroups(groups...); err != nil {
+		b.Fatal(err)
+	}
+	return nUsers, nGroups, memberships
+}
+
+// BenchmarkReadScope reads one user and one group from the large site of
+// seedLargeSite, as a targeted plan does for one SCIM event, and reports
+// the requests per read (counted by the client and by the emulator). The
+// caller's username is learned before the timer, as a running server has
+// it after its first read; the first read of a client costs one request
+// more. "new-user" is a user that does not exist yet (the budget: user
+// 404 and group 200); "member" is an existing user in several groups
+// (plus its memberof page).
+func BenchmarkReadScope(b *testing.B) {
+	srv, base := emulator.Start(b, emulator.Options{AdminToken: adminToken})
+	seedLargeSite(b, srv)
+	var member string
+	for _, g := range srv.Groups() {
+		if g.Name == "group-00001" {
+			member = g.Members[0]
+		}
+	}
+	for _, bc := range []struct {
+		name  string
+		scope plan.TargetScope
+		users int
+	}{
+		{"new-user", plan.TargetScope{Users: []string{"newcomer"}, Groups: []string{"group-00001"}}, 0},
+		{"member", plan.TargetScope{Users: []string{member}, Groups: []string{"group-00002"}}, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c, err := confluence.New(quickOptions(base))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.CurrentUser(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			srv.ResetStats()
+			before := c.Requests()
+			var got *plan.Actual
+			for b.Loop() {
+				if got, err = c.ReadScope(b.Context(), bc.scope); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if len(got.Users) != bc.users || len(got.Groups) == 0 {
+				b.Fatalf("read %d users, %d groups", len(got.Users), len(got.Groups))
+			}
+			b.ReportMetric(float64(c.Requests()-before)/float64(b.N), "requests/op")
+			b.ReportMetric(float64(srv.Stats().Total)/float64(b.N), "served-requests/op")
+			b.ReportMetric(float64(len(got.Groups)), "groups")
+		})
+	}
 }
 
 // BenchmarkWriteThrottled applies 10,000 changes (2,500 user creations,

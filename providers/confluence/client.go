@@ -1,6 +1,7 @@
 // Package confluence is confsync's client for the user and group
 // administration REST API of Confluence Data Center 8.4 and later. Its
-// Client implements plan.Target.
+// Client implements plan.Target, plan.ScopedReader (a read of only some
+// users and groups) and plan.RequestCounter.
 //
 // Every request goes through one transport (do) that bounds requests in
 // flight and per second, honours Confluence's rate limiting (429 with
@@ -121,6 +122,13 @@ type Client struct {
 	// the pace before a burst of parallel requests drains the bucket.
 	probed  atomic.Bool
 	probeMu sync.Mutex
+
+	// requests counts every HTTP request sent, retries included.
+	requests atomic.Int64
+	// caller is the lower-case username of the credentials' account, set
+	// by the first successful CurrentUser; guarded by callerMu.
+	callerMu sync.Mutex
+	caller   string
 }
 
 // New checks the options and returns a Client. It makes no request.
@@ -403,6 +411,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	// Confluence's XSRF check refuses some non-GET calls without it.
 	req.Header.Set("X-Atlassian-Token", "no-check")
 	start := time.Now()
+	c.requests.Add(1)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return 0, nil, nil, err

@@ -27,6 +27,7 @@ var (
 	epListGroups   = endpoint{"GET", "/rest/api/group", []string{"start", "limit"}, true}
 	epGetGroup     = endpoint{"GET", "/rest/api/group/{groupName}", nil, true}
 	epGroupMembers = endpoint{"GET", "/rest/api/group/{groupName}/member", []string{"start", "limit"}, true}
+	epMemberOf     = endpoint{"GET", "/rest/api/user/memberof", []string{"username", "start", "limit"}, true}
 	epLongTask     = endpoint{"GET", "/rest/api/longtask/{id}", nil, true}
 	epCreateUser   = endpoint{"POST", "/rest/api/admin/user", nil, false}
 	epUpdateUser   = endpoint{"PUT", "/rest/api/admin/user/{username}", nil, true}
@@ -46,7 +47,7 @@ var (
 
 // endpoints is every call the client can make.
 var endpoints = []endpoint{
-	epCurrentUser, epGetUser, epListUsers, epListGroups, epGetGroup, epGroupMembers, epLongTask,
+	epCurrentUser, epGetUser, epListUsers, epListGroups, epGetGroup, epGroupMembers, epMemberOf, epLongTask,
 	epCreateUser, epUpdateUser, epDeleteUser, epDisableUser, epEnableUser,
 	epCreateGroup, epDeleteGroup, epAddMember, epRemoveMember,
 	epGroupGlobalPermissions, epListSpaces, epSpacePermissions,

@@ -60,9 +60,9 @@ func (p person) actual() plan.ActualUser {
 	}
 }
 
-// CurrentUser returns the user the credentials belong to. An anonymous
-// answer (a wrong token on an instance with anonymous access) is
-// ErrAnonymous.
+// CurrentUser returns the user the credentials belong to, and remembers
+// its username for ReadScope. An anonymous answer (a wrong token on an
+// instance with anonymous access) is ErrAnonymous.
 func (c *Client) CurrentUser(ctx context.Context) (*plan.ActualUser, error) {
 	var p person
 	if _, err := c.do(ctx, call{ep: epCurrentUser, out: &p}); err != nil {
@@ -72,6 +72,9 @@ func (c *Client) CurrentUser(ctx context.Context) (*plan.ActualUser, error) {
 		return nil, fmt.Errorf("confluence: %w", ErrAnonymous)
 	}
 	u := p.actual()
+	c.callerMu.Lock()
+	c.caller = u.Username
+	c.callerMu.Unlock()
 	return &u, nil
 }
 

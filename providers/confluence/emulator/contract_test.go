@@ -43,6 +43,8 @@ var undocumented = map[string]string{
 	"PUT /rest/api/user/{username}/group/{groupName} 404":    "missing user or group",
 	"DELETE /rest/api/user/{username}/group/{groupName} 404": "missing user or group",
 	"GET /rest/api/user 400":                                 "neither username nor key",
+	"GET /rest/api/user/memberof 400":                        "neither username nor key, or a non-numeric start or limit",
+	"GET /rest/api/user/memberof 404":                        "missing user (as GET /rest/api/user documents)",
 	"POST /rest/api/space 400":                               "invalid space key, missing name or a key already taken",
 	"POST /rest/api/space 403":                               "non-administrator",
 	"GET /rest/api/space 400":                                "non-numeric start or limit",

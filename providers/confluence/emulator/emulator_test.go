@@ -447,6 +447,7 @@ func TestAuth(t *testing.T) {
 	anon.expectRestError("DELETE", "/rest/api/admin/group/confluence-users", "", 403)
 	anon.expectRestError("GET", "/rest/api/user/list", "", 403)
 	anon.expectRestError("GET", "/rest/api/group/confluence-users/member", "", 403)
+	anon.expectRestError("GET", "/rest/api/user/memberof?username=u000", "", 403)
 	c.as("").expect("GET", "/rest/api/user/current", "", 200)
 
 	basic := func(u, p string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p)) }

@@ -90,6 +90,53 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c caller, n
 	writeJSON(w, http.StatusOK, s.newPage(r, p, results, more))
 }
 
+// memberOf lists the groups a user (by username or key) is a direct
+// member of, sorted by name, paged with the documented default limit of
+// 200. The description documents only 200 and 403; like GET
+// /rest/api/user it answers 404 for a missing user and 400 without a
+// username or key.
+func (s *Server) memberOf(w http.ResponseWriter, r *http.Request, c caller) {
+	if c.anonymous {
+		writeError(w, http.StatusForbidden, "Anonymous users do not have permission to view users")
+		return
+	}
+	q := r.URL.Query()
+	name, key := q.Get("username"), q.Get("key")
+	if name == "" && key == "" {
+		writeError(w, http.StatusBadRequest, "A username or a key is required")
+		return
+	}
+	p, bad := s.parsePage(r, 200)
+	if bad != "" {
+		writeError(w, http.StatusBadRequest, bad)
+		return
+	}
+	s.mu.Lock()
+	u := s.st.findUser(name, key)
+	var results []any
+	var more bool
+	if u != nil {
+		var names []string
+		for _, n := range s.st.sortedGroups() {
+			if _, is := s.st.groups[n].members[u.Username]; is {
+				names = append(names, n)
+			}
+		}
+		var lo, hi int
+		lo, hi, more = p.window(len(names))
+		results = make([]any, 0, hi-lo)
+		for _, n := range names[lo:hi] {
+			results = append(results, s.groupJSON(r, s.st.groups[n].name))
+		}
+	}
+	s.mu.Unlock()
+	if u == nil {
+		writeError(w, http.StatusNotFound, "No user found with "+userQuery(name, key))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.newPage(r, p, results, more))
+}
+
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, c caller) {
 	if !s.requireAdmin(w, c, http.StatusForbidden) {
 		return

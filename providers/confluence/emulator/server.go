@@ -455,6 +455,7 @@ var routes = []struct {
 }{
 	{"user/current", []string{"GET"}},
 	{"user/list", []string{"GET"}},
+	{"user/memberof", []string{"GET"}},
 	{"user", []string{"GET"}},
 	{"user/{username}/group/{groupName}", []string{"PUT", "DELETE"}},
 	{"group", []string{"GET"}},
@@ -480,6 +481,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, c call
 		s.listUsers(w, r, c)
 	case "GET /rest/api/user":
 		s.getUser(w, r, c)
+	case "GET /rest/api/user/memberof":
+		s.memberOf(w, r, c)
 	case "PUT /rest/api/user/{username}/group/{groupName}":
 		s.setMembership(w, c, rt.args[0], rt.args[1], true)
 	case "DELETE /rest/api/user/{username}/group/{groupName}":

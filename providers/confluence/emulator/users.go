@@ -116,31 +116,39 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	s.mu.Lock()
-	var found *User
-	if name != "" {
-		found = s.st.users[strings.ToLower(name)]
-	} else {
-		for _, u := range s.st.users {
-			if u.Key == key {
-				found = u
-				break
-			}
-		}
-	}
+	found := s.st.findUser(name, key)
 	var p personJSON
 	if found != nil {
 		p = s.person(r, found, expands(r, "status"))
 	}
 	s.mu.Unlock()
 	if found == nil {
-		what := "username: " + name
-		if name == "" {
-			what = "key: " + key
-		}
-		writeError(w, http.StatusNotFound, "No user found with "+what)
+		writeError(w, http.StatusNotFound, "No user found with "+userQuery(name, key))
 		return
 	}
 	writeJSON(w, http.StatusOK, p)
+}
+
+// findUser finds a user by username, or by key when username is empty;
+// nil when there is none. s.mu must be held.
+func (st *state) findUser(name, key string) *User {
+	if name != "" {
+		return st.users[strings.ToLower(name)]
+	}
+	for _, u := range st.users {
+		if u.Key == key {
+			return u
+		}
+	}
+	return nil
+}
+
+// userQuery names what a user was looked up by, for a 404 message.
+func userQuery(name, key string) string {
+	if name == "" {
+		return "key: " + key
+	}
+	return "username: " + name
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) {
