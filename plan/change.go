@@ -270,9 +270,11 @@ type Plan struct {
 	// ConfluenceReadAt, for a RunCached plan, is when the recorded
 	// Confluence state was last read in full.
 	ConfluenceReadAt time.Time `json:"confluence_read_at,omitzero"`
-	// mapped are the Confluence groups the IdPs map onto and each one's
-	// owner IdP, for targeted plans after this one (MappedGroups).
-	mapped map[string]string
+	// MappedGroups, for a full plan that read every IdP, are the
+	// Confluence groups the IdPs map onto and the IdP owning each, for the
+	// targeted plans that follow (Scope.Mapped); nil otherwise. It is not
+	// saved with the plan.
+	MappedGroups map[string]string `json:"-"`
 	// Skipped lists the IdPs the source-health guard left out.
 	Skipped []SkippedIDP `json:"skipped,omitempty"`
 	Changes []Change     `json:"changes"`

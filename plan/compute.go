@@ -168,7 +168,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 	}
 	p.Changes = d.ordered()
 	if p.Kind == RunFull && d.allRead && in.Rollback == nil {
-		p.mapped = d.mappedOwners()
+		p.MappedGroups = d.mappedOwners()
 	}
 	noteDeletedGroups(p, actual)
 	slices.SortStableFunc(d.notices, func(a, b Notice) int {

@@ -356,8 +356,3 @@ func contestFree(cfg *config.Config) bool {
 	username, _, _ := userAttributeNames(idp)
 	return idp.Kind() == "scim" && strings.EqualFold(username, config.DefaultSCIMUsername) && idp.Users.UsernameTransform == nil
 }
-
-// MappedGroups returns, for a full plan that read every IdP, the
-// Confluence groups the IdPs map onto and the IdP owning each, for the
-// targeted plans that follow (Scope.Mapped); nil otherwise.
-func (p *Plan) MappedGroups() map[string]string { return p.mapped }

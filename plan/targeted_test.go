@@ -163,7 +163,7 @@ func TestPropertyTargetedEqualsFull(t *testing.T) {
 		targeted := singleIdPWorld(rand.New(rand.NewSource(int64(seed))))
 		full := singleIdPWorld(rand.New(rand.NewSource(int64(seed))))
 		opts := plan.Options{AllowMassChanges: true}
-		mapped := targeted.converge(t, opts).MappedGroups()
+		mapped := targeted.converge(t, opts).MappedGroups
 		full.converge(t, opts)
 		for round := range 4 {
 			mr := rand.New(rand.NewSource(int64(seed*100 + round)))

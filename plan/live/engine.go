@@ -45,6 +45,8 @@ type Engine struct {
 	// lastFullRequests is the request count of this engine's last full
 	// run (0 before the first).
 	lastFullRequests int64
+	// mapped is the last full plan's Plan.MappedGroups.
+	mapped map[string]string
 }
 
 var _ Runner = (*Engine)(nil)
@@ -79,6 +81,9 @@ func (e *Engine) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run,
 	}
 	if p != nil {
 		run.Kind = p.Kind
+		if p.MappedGroups != nil {
+			e.mapped = p.MappedGroups
+		}
 	}
 	defer func() {
 		if run.Kind == plan.RunFull && before != nil {

@@ -62,10 +62,13 @@ func (e *Engine) selectRun(ctx context.Context, trigger plan.Trigger) (selection
 		sel.nothing = true
 		return sel, nil
 	case full:
+	case e.mapped == nil:
+		// No full plan ran in this engine yet: what the IdPs map onto is
+		// not known.
 	case ids > limit:
 	case e.lastFullRequests > 0 && int64(ids*requestsPerTouched) > e.lastFullRequests/3:
 	default:
-		sel.scope = &plan.Scope{IDPs: pending}
+		sel.scope = &plan.Scope{IDPs: pending, Mapped: e.mapped}
 	}
 	if sel.scope == nil && e.Revisions != nil {
 		// A full run covers every write made before it read: the IdPs'
