@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/confsync/confsync/plan"
 )
@@ -138,4 +139,84 @@ func (s *Source) ReadScope(ctx context.Context, req plan.ReadRequest, t plan.Tou
 	}
 	counts := plan.SourceCounts{Users: len(s.Snap.Users), Groups: len(s.Snap.Groups)}
 	return snap, counts, ctx.Err()
+}
+
+// Journal is an in-memory plan.ChangeJournal.
+type Journal struct {
+	mu      sync.Mutex
+	rev     map[string]int64
+	covered map[string]int64
+	touched map[string]map[string]int64 // idp -> "u:id" / "g:id" / "full" -> revision
+}
+
+var _ plan.ChangeJournal = (*Journal)(nil)
+
+// NewJournal returns an empty journal.
+func NewJournal() *Journal {
+	return &Journal{rev: map[string]int64{}, covered: map[string]int64{}, touched: map[string]map[string]int64{}}
+}
+
+// TouchUser records a write to a user of idp.
+func (j *Journal) TouchUser(idp, id string) { j.touch(idp, "u:"+id) }
+
+// TouchGroup records a write that changed a group's members as a whole.
+func (j *Journal) TouchGroup(idp, id string) { j.touch(idp, "g:"+id) }
+
+// TouchFull records a write that needs a full plan.
+func (j *Journal) TouchFull(idp string) { j.touch(idp, "full") }
+
+func (j *Journal) touch(idp, key string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.rev[idp]++
+	if j.touched[idp] == nil {
+		j.touched[idp] = map[string]int64{}
+	}
+	j.touched[idp][key] = j.rev[idp]
+}
+
+// Revision returns the IdP's revision.
+func (j *Journal) Revision(_ context.Context, idp string) (int64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.rev[idp], nil
+}
+
+// Pending implements plan.ChangeJournal.
+func (j *Journal) Pending(ctx context.Context, limit int) (map[string]plan.Touched, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := map[string]plan.Touched{}
+	for idp, keys := range j.touched {
+		var t plan.Touched
+		for _, key := range slices.Sorted(maps.Keys(keys)) {
+			rev := keys[key]
+			if rev <= j.covered[idp] {
+				continue
+			}
+			t.Through = max(t.Through, rev)
+			switch {
+			case key == "full":
+				t.Full = true
+			case len(t.Users)+len(t.Groups) >= limit:
+				t.Full = true
+			case strings.HasPrefix(key, "u:"):
+				t.Users = append(t.Users, key[2:])
+			default:
+				t.Groups = append(t.Groups, key[2:])
+			}
+		}
+		if t.Through > 0 {
+			out[idp] = t
+		}
+	}
+	return out, ctx.Err()
+}
+
+// Cover implements plan.ChangeJournal.
+func (j *Journal) Cover(_ context.Context, idp string, revision int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.covered[idp] = max(j.covered[idp], revision)
+	return nil
 }
