@@ -35,6 +35,9 @@ type Store interface {
 	RequestCounts
 	plan.StateStore
 	SourceCursors
+	// ChangeJournal records which identities each SCIM write touched, in
+	// the write's transaction, for targeted reconciles.
+	plan.ChangeJournal
 
 	// Ping checks that the store answers (readiness).
 	Ping(ctx context.Context) error

@@ -304,6 +304,20 @@ func (i *instrumentedStore) SetSourceCursor(ctx context.Context, idp string, val
 	return err
 }
 
+func (i *instrumentedStore) Pending(ctx context.Context, limit int) (map[string]plan.Touched, error) {
+	start := time.Now()
+	v0, err := i.s.Pending(ctx, limit)
+	i.done("pending_changes", start, err)
+	return v0, err
+}
+
+func (i *instrumentedStore) Cover(ctx context.Context, idp string, revision int64) error {
+	start := time.Now()
+	err := i.s.Cover(ctx, idp, revision)
+	i.done("cover_changes", start, err)
+	return err
+}
+
 func (i *instrumentedStore) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error) {
 	start := time.Now()
 	v0, err := i.s.RunOfPlan(ctx, planID)

@@ -139,4 +139,19 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged writes lost", lost, len(acks))
 	}
+	// The change journal was written in the same transactions: every
+	// acknowledged user is pending.
+	pending, err := s.Pending(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	touched := map[string]bool{}
+	for _, id := range pending["entra"].Users {
+		touched[id] = true
+	}
+	for _, a := range acks {
+		if !touched[a.user] {
+			t.Errorf("acknowledged user %s is not in the change journal", a.user)
+		}
+	}
 }

@@ -55,7 +55,12 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, members []store
 		if err != nil {
 			return err
 		}
-		_, err = t.insertMembers(g.IDP, id, members)
+		added, err := t.insertMembers(g.IDP, id, members)
+		if len(added) > 0 {
+			// Every user under the new group is in scope; a group created
+			// empty touches nothing.
+			t.touch(g.IDP, touchGroup, id)
+		}
 		return err
 	})
 	if err != nil {
@@ -116,6 +121,9 @@ func (s *Store) DeleteGroup(ctx context.Context, idp, id string) error {
 		if err := t.bumpRevision(idp); err != nil {
 			return err
 		}
+		// The group's name is not kept: only a full plan can tell what
+		// its Confluence group had.
+		t.touch(idp, touchFull, "")
 		if _, err := t.exec("DELETE FROM scim_memberships WHERE idp = ? AND group_id = ?", idp, id); err != nil {
 			return err
 		}

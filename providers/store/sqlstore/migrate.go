@@ -23,6 +23,7 @@ var migrations = []migration{
 	{5, "what each audited action changed, before and after", schemaV5},
 	{6, "source cursors (graph delta state)", schemaV6},
 	{7, "the space permissions kept between plans", schemaV7},
+	{8, "the change journal: the identities each scim write touched", schemaV8},
 }
 
 // SchemaVersion is the newest schema version this binary knows.
@@ -217,6 +218,27 @@ func schemaV7(*dialect) []string {
 		`CREATE TABLE space_permission_reads (
 			id INTEGER PRIMARY KEY,
 			full_read_at BIGINT NOT NULL
+		)`,
+	}
+}
+
+// schemaV8 adds the change journal (plan.ChangeJournal, journal.go): one
+// row per identity a SCIM write touched, with the IdP's revision after the
+// write, and per IdP the revision runs have covered.
+func schemaV8(*dialect) []string {
+	return []string{
+		`CREATE TABLE change_journal (
+			idp TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			id TEXT NOT NULL,
+			revision BIGINT NOT NULL,
+			PRIMARY KEY (idp, kind, id)
+		)`,
+		`CREATE INDEX change_journal_revision ON change_journal (idp, revision, kind, id)`,
+		`CREATE TABLE change_journal_covered (
+			idp TEXT PRIMARY KEY,
+			revision BIGINT NOT NULL,
+			updated BIGINT NOT NULL
 		)`,
 	}
 }

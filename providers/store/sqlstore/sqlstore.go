@@ -49,6 +49,9 @@ type Store struct {
 	// lookups (a SCIM filter per Entra request) are not parsed again each
 	// time; database/sql prepares each on a connection at first use there.
 	reads readStatements
+	// closeOnce makes Close safe to call twice.
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // maxReadStatements bounds the statement cache; queries past it run
@@ -232,8 +235,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
+// Close closes the database. Closing it again does nothing more and
+// returns the first Close's error.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
 	if s.committer != nil {
 		s.committer.stop()
 	}
@@ -262,6 +271,9 @@ type txn struct {
 	// opRevs counts the SCIM writes of the write being run, per IdP; revs
 	// those of the batch's successful writes.
 	opRevs, revs map[string]int64
+	// opTouches and touches are the same for the identities the writes
+	// touched, per IdP, for the change journal (journal.go).
+	opTouches, touches map[string]map[touchKey]bool
 }
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {

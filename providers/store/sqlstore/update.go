@@ -97,15 +97,20 @@ func (t *txn) updateGroup(s *Store, idp, groupID string, u store.GroupUpdate) (*
 			net[m]--
 		}
 	}
-	for _, n := range net {
+	var moved []store.Member
+	for m, n := range net {
 		if n != 0 {
-			changed = true
+			moved = append(moved, m)
 		}
 	}
+	changed = changed || len(moved) > 0
 	if !changed {
 		return cur, false, nil
 	}
 	if err := t.bumpRevision(idp); err != nil {
+		return nil, false, err
+	}
+	if err := t.touchGroupUpdate(idp, groupID, next.DisplayName != cur.DisplayName, u.Members, moved); err != nil {
 		return nil, false, err
 	}
 	ts := now()

@@ -37,10 +37,13 @@ func (t *txn) endWrite(ok bool) {
 		}
 	}
 	clear(t.opRevs)
+	t.endTouches(ok)
 }
 
 // flushRevisions adds the batch's counts to idp_revisions, IdPs in name
-// order so that concurrent transactions lock the rows in one order.
+// order so that concurrent transactions lock the rows in one order, and
+// records the batch's touches in the change journal with the revision each
+// IdP reached, while its row is locked.
 func (t *txn) flushRevisions() error {
 	idps := make([]string, 0, len(t.revs))
 	for idp := range t.revs {
@@ -48,9 +51,14 @@ func (t *txn) flushRevisions() error {
 	}
 	slices.Sort(idps)
 	for _, idp := range idps {
-		if _, err := t.exec(`INSERT INTO idp_revisions (idp, revision) VALUES (?, ?)
-			ON CONFLICT (idp) DO UPDATE SET revision = idp_revisions.revision + excluded.revision`, idp, t.revs[idp]); err != nil {
+		var rev int64
+		if err := t.queryRow(`INSERT INTO idp_revisions (idp, revision) VALUES (?, ?)
+			ON CONFLICT (idp) DO UPDATE SET revision = idp_revisions.revision + excluded.revision
+			RETURNING revision`, idp, t.revs[idp]).Scan(&rev); err != nil {
 			return fmt.Errorf("bump revision: %w", err)
+		}
+		if err := t.flushTouches(idp, rev); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -110,6 +118,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 		if err := t.bumpRevision(u.IDP); err != nil {
 			return err
 		}
+		t.touch(u.IDP, touchUser, id)
 		_, err := t.exec(`INSERT INTO scim_users
 			(idp, id, external_id, user_name, user_name_lower, active, attributes, version, created, modified)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
@@ -182,6 +191,7 @@ func (s *Store) ReplaceUser(ctx context.Context, u *store.User, ifVersion int64)
 		if err := t.bumpRevision(u.IDP); err != nil {
 			return err
 		}
+		t.touch(u.IDP, touchUser, u.ID)
 		version++
 		modified = micros(now())
 		_, err = t.exec(`UPDATE scim_users SET external_id = ?, user_name = ?, user_name_lower = ?, active = ?,
@@ -206,6 +216,7 @@ func (s *Store) DeleteUser(ctx context.Context, idp, id string) error {
 		if err := t.bumpRevision(idp); err != nil {
 			return err
 		}
+		t.touch(idp, touchUser, id)
 		res, err := t.exec("DELETE FROM scim_users WHERE idp = ? AND id = ?", idp, id)
 		if err != nil {
 			return err

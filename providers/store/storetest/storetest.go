@@ -64,6 +64,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"NoOpWrites", testNoOpWrites},
 		{"UpdateGroupAtomic", testUpdateGroupAtomic},
 		{"UpdateGroupAtomicConcurrent", testUpdateGroupAtomicConcurrent},
+		{"JournalUserWrites", testJournalUserWrites},
+		{"JournalGroupWrites", testJournalGroupWrites},
+		{"JournalCover", testJournalCover},
+		{"JournalLimit", testJournalLimit},
+		{"JournalConcurrent", testJournalConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
