@@ -270,10 +270,11 @@ type Plan struct {
 	// ConfluenceReadAt, for a RunCached plan, is when the recorded
 	// Confluence state was last read in full.
 	ConfluenceReadAt time.Time `json:"confluence_read_at,omitzero"`
-	// MappedGroups, for a full plan that read every IdP, are the
-	// Confluence groups the IdPs map onto and the IdP owning each, for the
-	// targeted plans that follow (Scope.Mapped); nil otherwise. It is not
-	// saved with the plan.
+	// MappedGroups are the Confluence groups the IdPs map onto and the
+	// IdP owning each, for the targeted plans that follow (Scope.Mapped):
+	// all of them for a full plan that read every IdP, those it saw for a
+	// targeted plan (a group created with its members); nil otherwise. It
+	// is not saved with the plan.
 	MappedGroups map[string]string `json:"-"`
 	// Skipped lists the IdPs the source-health guard left out.
 	Skipped []SkippedIDP `json:"skipped,omitempty"`

@@ -167,7 +167,7 @@ func Compute(ctx context.Context, in Inputs) (*Plan, error) {
 		d.run()
 	}
 	p.Changes = d.ordered()
-	if p.Kind == RunFull && d.allRead && in.Rollback == nil {
+	if (p.Kind == RunTargeted || d.allRead) && in.Rollback == nil {
 		p.MappedGroups = d.mappedOwners()
 	}
 	noteDeletedGroups(p, actual)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -81,7 +82,10 @@ func (e *Engine) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run,
 	}
 	if p != nil {
 		run.Kind = p.Kind
-		if p.MappedGroups != nil {
+		switch {
+		case p.Kind == plan.RunTargeted && e.mapped != nil:
+			maps.Copy(e.mapped, p.MappedGroups)
+		case p.Kind == plan.RunFull && p.MappedGroups != nil:
 			e.mapped = p.MappedGroups
 		}
 	}

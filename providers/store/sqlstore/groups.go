@@ -57,9 +57,13 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, members []store
 		}
 		added, err := t.insertMembers(g.IDP, id, members)
 		if len(added) > 0 {
-			// Every user under the new group is in scope; a group created
-			// empty touches nothing.
+			// Every user under the new group is in scope, and the group
+			// is planned with them.
 			t.touch(g.IDP, touchGroup, id)
+		} else {
+			// A group created empty may still be created in Confluence
+			// (create_missing): only a full plan maps every IdP group.
+			t.touch(g.IDP, touchFull, "")
 		}
 		return err
 	})
