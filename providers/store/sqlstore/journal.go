@@ -1,11 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"cmp"
 	"slices"
 
 	"github.com/confsync/confsync/plan"
