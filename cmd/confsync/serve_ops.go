@@ -81,6 +81,8 @@ func newServeOps(ctx context.Context, cfg *config.Config, st store.Store, parts 
 		Holder:      holder,
 		Parallelism: parallelism(cfg),
 		OnPlan:      m.ObservePlan,
+		Journal:     o.Store,
+		Revisions:   o.Store,
 	}
 	o.Reconciler, err = live.New(live.Options{
 		Runner:    eng,
