@@ -34,6 +34,9 @@ type Store interface {
 	Tokens
 	RequestCounts
 	plan.StateStore
+	// ScopedOwnership reads part of the ownership state by index and
+	// counts all of it, for targeted plans.
+	plan.ScopedOwnership
 	SourceCursors
 
 	// Ping checks that the store answers (readiness).

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +39,41 @@ func TestRunsRecordedBeforeMigration10(t *testing.T) {
 	r, err := s.RunOfPlan(t.Context(), "p")
 	if err != nil || r == nil || r.Kind != "" || r.ConfluenceRequests != 0 {
 		t.Fatalf("RunOfPlan after the upgrade = %+v, %v", r, err)
+	}
+}
+
+// TestScopedQueriesUseIndexes: the lookups of OwnershipOf search an index;
+// none scans a table whose size grows with the site.
+func TestScopedQueriesUseIndexes(t *testing.T) {
+	s := openTestSQLite(t)
+	in := placeholders(1, 3)
+	for _, q := range []string{
+		"SELECT " + managedUserColumns + " FROM managed_users WHERE username IN " + in,
+		"SELECT " + managedUserColumns + " FROM managed_users WHERE idp = ? AND source_id IN " + in,
+		"SELECT " + managedGroupColumns + " FROM managed_groups WHERE name IN " + in,
+		"SELECT " + managedMembershipColumns + " FROM managed_memberships WHERE username IN " + in,
+	} {
+		args := make([]any, strings.Count(q, "?"))
+		for i := range args {
+			args[i] = "x"
+		}
+		rows, err := s.w.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var plans []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plans = append(plans, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plans, "; ")
+		if !strings.Contains(joined, "SEARCH") || strings.Contains(joined, "SCAN") {
+			t.Errorf("%s: query plan %q does not search an index", q, joined)
+		}
 	}
 }

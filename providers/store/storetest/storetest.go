@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunOfPlan", testRunOfPlan},
 		{"SourceCursors", testSourceCursors},
 		{"SpacePermissions", testSpacePermissions},
+		{"ScopedOwnership", testScopedOwnership},
 		{"ConcurrentAddMembers", testConcurrentAddMembers},
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
 		{"NoOpWrites", testNoOpWrites},
