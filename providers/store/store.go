@@ -37,6 +37,9 @@ type Store interface {
 	// ScopedOwnership reads part of the ownership state by index and
 	// counts all of it, for targeted plans.
 	plan.ScopedOwnership
+	// ConfluenceCache keeps the Confluence state of the last full read,
+	// kept up to date by applies, for plan --refresh=false.
+	plan.ConfluenceCache
 	SourceCursors
 
 	// Ping checks that the store answers (readiness).

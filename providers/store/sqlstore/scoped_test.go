@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/confsync/confsync/plan"
 )
 
 // TestRunsRecordedBeforeMigration10: a run written by a binary without
@@ -42,16 +44,27 @@ func TestRunsRecordedBeforeMigration10(t *testing.T) {
 	}
 }
 
-// TestScopedQueriesUseIndexes: the lookups of OwnershipOf search an index;
-// none scans a table whose size grows with the site.
+// TestScopedQueriesUseIndexes: the lookups of OwnershipOf and
+// EditConfluenceState search an index; none scans a table whose size
+// grows with the site. A full read is recorded first: the index it drops
+// and builds again must be there afterwards.
 func TestScopedQueriesUseIndexes(t *testing.T) {
 	s := openTestSQLite(t)
+	a := &plan.Actual{Users: []plan.ActualUser{{Username: "a"}}, Groups: []plan.ActualGroup{{Name: "g", Members: []string{"a"}}}}
+	if err := s.ReplaceConfluenceState(t.Context(), a, now()); err != nil {
+		t.Fatal(err)
+	}
 	in := placeholders(1, 3)
 	for _, q := range []string{
 		"SELECT " + managedUserColumns + " FROM managed_users WHERE username IN " + in,
 		"SELECT " + managedUserColumns + " FROM managed_users WHERE idp = ? AND source_id IN " + in,
 		"SELECT " + managedGroupColumns + " FROM managed_groups WHERE name IN " + in,
 		"SELECT " + managedMembershipColumns + " FROM managed_memberships WHERE username IN " + in,
+		"DELETE FROM confluence_memberships WHERE username IN " + in,
+		"DELETE FROM confluence_users WHERE username IN " + in,
+		"DELETE FROM confluence_memberships WHERE group_name IN " + in,
+		"DELETE FROM confluence_groups WHERE name IN " + in,
+		"DELETE FROM confluence_memberships WHERE group_name = ? AND username = ?",
 	} {
 		args := make([]any, strings.Count(q, "?"))
 		for i := range args {
