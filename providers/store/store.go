@@ -34,6 +34,12 @@ type Store interface {
 	Tokens
 	RequestCounts
 	plan.StateStore
+	// ScopedOwnership reads part of the ownership state by index and
+	// counts all of it, for targeted plans.
+	plan.ScopedOwnership
+	// ConfluenceCache keeps the Confluence state of the last full read,
+	// kept up to date by applies, for plan --refresh=false.
+	plan.ConfluenceCache
 	SourceCursors
 	// ChangeJournal records which identities each SCIM write touched, in
 	// the write's transaction, for targeted reconciles.

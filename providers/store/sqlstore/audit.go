@@ -20,9 +20,10 @@ func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
 		r.ID = uuid.NewString()
 	}
 	err := s.write(ctx, func(t *txn) error {
-		if _, err := t.exec(`INSERT INTO audit_runs (id, started, finished, run_trigger, outcome, message, plan_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, stamp(r.Started), micros(r.Finished), string(r.Trigger), string(r.Outcome), r.Message, r.PlanID); err != nil {
+		if _, err := t.exec(`INSERT INTO audit_runs (id, started, finished, run_trigger, outcome, message, plan_id, kind, confluence_requests)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, stamp(r.Started), micros(r.Finished), string(r.Trigger), string(r.Outcome), r.Message, r.PlanID,
+			string(r.Kind), r.ConfluenceRequests); err != nil {
 			return err
 		}
 		acts := r.Actions
@@ -58,7 +59,7 @@ func (s *Store) AppendRun(ctx context.Context, r plan.Run) error {
 // Runs lists the last limit applies with their actions, newest first (by
 // the order they were appended). A limit of 0 or less lists them all.
 func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
-	q := "SELECT id, started, finished, run_trigger, outcome, message, plan_id FROM audit_runs ORDER BY seq DESC"
+	q := "SELECT " + runColumns + " FROM audit_runs ORDER BY seq DESC"
 	var args []any
 	if limit > 0 {
 		q += " LIMIT ?"
@@ -71,17 +72,10 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]plan.Run, error) {
 	var runs []plan.Run
 	index := map[string]int{}
 	for rows.Next() {
-		var r plan.Run
-		var started, finished int64
-		var trigger, outcome string
-		if err := rows.Scan(&r.ID, &started, &finished, &trigger, &outcome, &r.Message, &r.PlanID); err != nil {
+		r, err := scanRun(rows)
+		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read runs: %w", err)
-		}
-		r.Trigger, r.Outcome = plan.Trigger(trigger), plan.Outcome(outcome)
-		r.Started = fromMicros(started)
-		if finished != 0 {
-			r.Finished = fromMicros(finished)
 		}
 		index[r.ID] = len(runs)
 		runs = append(runs, r)
@@ -138,22 +132,32 @@ func (s *Store) RunOfPlan(ctx context.Context, planID string) (*plan.Run, error)
 	if planID == "" {
 		return nil, nil
 	}
-	var r plan.Run
-	var started, finished int64
-	var trigger, outcome string
-	err := s.queryRow(ctx, `SELECT id, started, finished, run_trigger, outcome, message, plan_id FROM audit_runs
-		WHERE plan_id = ? AND outcome IN (?, ?) ORDER BY seq DESC LIMIT 1`, planID, string(plan.OutcomeApplied), string(plan.OutcomePartial)).
-		Scan(&r.ID, &started, &finished, &trigger, &outcome, &r.Message, &r.PlanID)
-	r.Trigger, r.Outcome = plan.Trigger(trigger), plan.Outcome(outcome)
+	r, err := scanRun(s.queryRow(ctx, `SELECT `+runColumns+` FROM audit_runs
+		WHERE plan_id = ? AND outcome IN (?, ?) ORDER BY seq DESC LIMIT 1`, planID, string(plan.OutcomeApplied), string(plan.OutcomePartial)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find the run of plan %s: %w", planID, err)
 	}
+	return &r, nil
+}
+
+// runColumns are the columns of audit_runs scanRun reads, in its order.
+const runColumns = "id, started, finished, run_trigger, outcome, message, plan_id, kind, confluence_requests"
+
+// scanRun reads a run (without its actions) from a row of runColumns.
+func scanRun(row interface{ Scan(...any) error }) (plan.Run, error) {
+	var r plan.Run
+	var started, finished int64
+	var trigger, outcome, kind string
+	if err := row.Scan(&r.ID, &started, &finished, &trigger, &outcome, &r.Message, &r.PlanID, &kind, &r.ConfluenceRequests); err != nil {
+		return plan.Run{}, err
+	}
+	r.Trigger, r.Outcome, r.Kind = plan.Trigger(trigger), plan.Outcome(outcome), plan.RunKind(kind)
 	r.Started = fromMicros(started)
 	if finished != 0 {
 		r.Finished = fromMicros(finished)
 	}
-	return &r, nil
+	return r, nil
 }

@@ -24,6 +24,8 @@ var migrations = []migration{
 	{6, "source cursors (graph delta state)", schemaV6},
 	{7, "the space permissions kept between plans", schemaV7},
 	{8, "the change journal: the identities each scim write touched", schemaV8},
+	{9, "the confluence state recorded at the last full read", schemaV9},
+	{10, "the kind and confluence requests of each run, scoped ownership lookups", schemaV10},
 }
 
 // SchemaVersion is the newest schema version this binary knows.
@@ -240,6 +242,58 @@ func schemaV8(*dialect) []string {
 			revision BIGINT NOT NULL,
 			updated BIGINT NOT NULL
 		)`,
+	}
+}
+
+// schemaV9 keeps the Confluence state recorded at the last full read and
+// kept up to date by applies and targeted reads (plan.ConfluenceCache):
+// users, groups, direct memberships, and one row naming the caller and
+// when the state was last read in full. Memberships do not reference the
+// other two tables, so that a bulk replace checks no foreign keys; the
+// store keeps them consistent (see confcache.go).
+func schemaV9(d *dialect) []string {
+	return []string{
+		`CREATE TABLE confluence_users (
+			username TEXT PRIMARY KEY,
+			user_key TEXT NOT NULL,
+			display_name TEXT NOT NULL,
+			email TEXT NOT NULL,
+			active INTEGER NOT NULL
+		)` + d.clustered,
+		`CREATE TABLE confluence_groups (
+			name TEXT PRIMARY KEY
+		)` + d.clustered,
+		`CREATE TABLE confluence_memberships (
+			group_name TEXT NOT NULL,
+			username TEXT NOT NULL,
+			PRIMARY KEY (group_name, username)
+		)` + d.clustered,
+		confluenceMembershipsIndex,
+		`CREATE TABLE confluence_reads (
+			id INTEGER PRIMARY KEY,
+			caller TEXT NOT NULL,
+			read_at BIGINT NOT NULL,
+			updated BIGINT NOT NULL
+		)`,
+	}
+}
+
+// confluenceMembershipsIndex is migration 9's index of the recorded
+// memberships by username, which ReplaceConfluenceState drops and builds
+// again on SQLite (see dialect.reindexBulkLoads). A later change to it is a
+// new migration and a change here.
+const confluenceMembershipsIndex = `CREATE INDEX confluence_memberships_username ON confluence_memberships (username)`
+
+// schemaV10 keeps each run's kind (full, targeted, cached; empty for older
+// runs) and the number of requests it sent to Confluence (0 when
+// unknown), and indexes managed users by their IdP's stable id, which
+// OwnershipOf looks them up by. (Memberships by username need no index of
+// their own: the primary key starts with it.)
+func schemaV10(*dialect) []string {
+	return []string{
+		`ALTER TABLE audit_runs ADD COLUMN kind TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE audit_runs ADD COLUMN confluence_requests BIGINT NOT NULL DEFAULT 0`,
+		`CREATE INDEX managed_users_source ON managed_users (idp, source_id)`,
 	}
 }
 

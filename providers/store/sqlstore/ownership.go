@@ -37,74 +37,103 @@ func (s *Store) Ownership(ctx context.Context) (*plan.Ownership, error) {
 	defer tx.Rollback() //nolint:errcheck // read-only
 	t := &txn{ctx: ctx, tx: tx, d: s.d}
 	o := &plan.Ownership{}
-	rows, err := t.query(`SELECT username, idp, source_id, display_name, email, custom, active, adopted, updated, disabled_at
-		FROM managed_users ORDER BY username`)
+	if o.Users, err = t.managedUsers(`SELECT ` + managedUserColumns + ` FROM managed_users ORDER BY username`); err != nil {
+		return nil, err
+	}
+	if o.Groups, err = t.managedGroups("SELECT " + managedGroupColumns + " FROM managed_groups ORDER BY name"); err != nil {
+		return nil, err
+	}
+	if o.Memberships, err = t.managedMemberships("SELECT " + managedMembershipColumns + " FROM managed_memberships ORDER BY group_name, username"); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// The columns managedUsers, managedGroups and managedMemberships read, in
+// their order.
+const (
+	managedUserColumns       = "username, idp, source_id, display_name, email, custom, active, adopted, updated, disabled_at"
+	managedGroupColumns      = "name, idp, created_by_confsync, updated"
+	managedMembershipColumns = "username, group_name, idp, updated"
+)
+
+// managedUsers runs a query of managedUserColumns and reads its rows.
+func (t *txn) managedUsers(q string, args ...any) ([]plan.ManagedUser, error) {
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read managed users: %w", err)
 	}
+	defer rows.Close()
+	var out []plan.ManagedUser
 	for rows.Next() {
 		var u plan.ManagedUser
 		var custom []byte
 		var active, adopted int
 		var updated, disabled int64
 		if err := rows.Scan(&u.Username, &u.IDP, &u.SourceID, &u.DisplayName, &u.Email, &custom, &active, &adopted, &updated, &disabled); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("read managed users: %w", err)
 		}
 		if err := json.Unmarshal(custom, &u.Custom); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("read managed user %s: custom attributes: %w", u.Username, err)
 		}
 		u.Active, u.Adopted, u.Updated = active != 0, adopted != 0, fromMicros(updated)
 		if disabled != 0 {
 			u.Disabled = fromMicros(disabled)
 		}
-		o.Users = append(o.Users, u)
+		out = append(out, u)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read managed users: %w", err)
 	}
+	return out, nil
+}
 
-	rows, err = t.query("SELECT name, idp, created_by_confsync, updated FROM managed_groups ORDER BY name")
+// managedGroups runs a query of managedGroupColumns and reads its rows.
+func (t *txn) managedGroups(q string, args ...any) ([]plan.ManagedGroup, error) {
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read managed groups: %w", err)
 	}
+	defer rows.Close()
+	var out []plan.ManagedGroup
 	for rows.Next() {
 		var g plan.ManagedGroup
 		var created int
 		var updated int64
 		if err := rows.Scan(&g.Name, &g.IDP, &created, &updated); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("read managed groups: %w", err)
 		}
 		g.Created, g.Updated = created != 0, fromMicros(updated)
-		o.Groups = append(o.Groups, g)
+		out = append(out, g)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read managed groups: %w", err)
 	}
+	return out, nil
+}
 
-	rows, err = t.query("SELECT username, group_name, idp, updated FROM managed_memberships ORDER BY group_name, username")
+// managedMemberships runs a query of managedMembershipColumns and reads
+// its rows.
+func (t *txn) managedMemberships(q string, args ...any) ([]plan.ManagedMembership, error) {
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read managed memberships: %w", err)
 	}
+	defer rows.Close()
+	var out []plan.ManagedMembership
 	for rows.Next() {
 		var m plan.ManagedMembership
 		var updated int64
 		if err := rows.Scan(&m.Username, &m.Group, &m.IDP, &updated); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("read managed memberships: %w", err)
 		}
 		m.Updated = fromMicros(updated)
-		o.Memberships = append(o.Memberships, m)
+		out = append(out, m)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read managed memberships: %w", err)
 	}
-	return o, nil
+	return out, nil
 }
 
 // RecordUser records or replaces a managed user. A zero Updated is now.

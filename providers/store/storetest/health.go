@@ -49,11 +49,12 @@ func testRunOfPlan(t *testing.T, s store.Store) {
 		t.Fatalf("RunOfPlan of a refused plan = %+v, %v", r, err)
 	}
 	must(t, s.AppendRun(ctx(t), plan.Run{ID: "r-applied", Started: t0, Finished: t0.Add(time.Second), Trigger: "cli", Outcome: "applied",
-		Message: "1 change applied", PlanID: "p1", Actions: []plan.RunAction{{Action: "create", Object: "user a", IDP: idpA}}}))
+		Message: "1 change applied", PlanID: "p1", Kind: plan.RunTargeted, ConfluenceRequests: 12, Actions: []plan.RunAction{{Action: "create", Object: "user a", IDP: idpA}}}))
 	must(t, s.AppendRun(ctx(t), plan.Run{ID: "r-other", Started: t0, Finished: t0, Trigger: "cli", Outcome: "applied", PlanID: "p2"}))
 	r, err := s.RunOfPlan(ctx(t), "p1")
 	must(t, err)
-	want := &plan.Run{ID: "r-applied", Started: t0, Finished: t0.Add(time.Second), Trigger: "cli", Outcome: "applied", Message: "1 change applied", PlanID: "p1"}
+	want := &plan.Run{ID: "r-applied", Started: t0, Finished: t0.Add(time.Second), Trigger: "cli", Outcome: "applied", Message: "1 change applied", PlanID: "p1",
+		Kind: plan.RunTargeted, ConfluenceRequests: 12}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("RunOfPlan (-want +got):\n%s", diff)
 	}

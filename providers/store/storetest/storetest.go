@@ -59,6 +59,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunOfPlan", testRunOfPlan},
 		{"SourceCursors", testSourceCursors},
 		{"SpacePermissions", testSpacePermissions},
+		{"ScopedOwnership", testScopedOwnership},
+		{"ConfluenceCacheEmpty", testConfluenceCacheEmpty},
+		{"ConfluenceCacheReplace", testConfluenceCacheReplace},
+		{"ConfluenceCacheEdits", testConfluenceCacheEdits},
 		{"ConcurrentAddMembers", testConcurrentAddMembers},
 		{"ConcurrentCreateUsers", testConcurrentCreateUsers},
 		{"NoOpWrites", testNoOpWrites},
@@ -970,6 +974,8 @@ func testAuditRuns(t *testing.T, s store.Store) {
 		r := plan.Run{
 			ID: fmt.Sprintf("run-%d", i), Started: t0.Add(time.Duration(i) * time.Minute), Finished: t0.Add(time.Duration(i)*time.Minute + time.Second),
 			Trigger: "cli", Outcome: "applied", Message: fmt.Sprintf("run %d", i),
+			// The kind and request count round-trip.
+			Kind: []plan.RunKind{plan.RunFull, plan.RunTargeted, plan.RunCached}[i], ConfluenceRequests: int64(1000*i + 7),
 		}
 		for j := range i + 1 {
 			a := plan.RunAction{Action: "create", Object: fmt.Sprintf("user u%d", j), IDP: idpA}
@@ -1005,7 +1011,8 @@ func testAuditRuns(t *testing.T, s store.Store) {
 	must(t, s.AppendRun(ctx(t), plan.Run{Started: t0, Trigger: "auto", Outcome: "refused", Message: "threshold"}))
 	runs, err = s.Runs(ctx(t), 1)
 	must(t, err)
-	if len(runs) != 1 || runs[0].Outcome != "refused" || runs[0].ID == "" || len(runs[0].Actions) != 0 {
+	if len(runs) != 1 || runs[0].Outcome != "refused" || runs[0].ID == "" || len(runs[0].Actions) != 0 ||
+		runs[0].Kind != "" || runs[0].ConfluenceRequests != 0 {
 		t.Errorf("Runs(1) = %+v", runs)
 	}
 }
