@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/planfile"
@@ -91,117 +90,40 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	}
 	defer s.Close()
 
-	// The lock comes first: a second apply stops before it reads or
-	// shows anything, and nothing changes between the plan shown (or
-	// checked) and its apply.
-	lctx, release, err := plan.HoldLock(ctx, s.store, "", 0)
-	if err != nil {
-		var locked *plan.LockedError
-		if errors.As(err, &locked) {
-			// Appending a run needs no lock.
-			return errors.Join(err, plan.RecordRefusal(ctx, s.store, plan.TriggerCLI, locked.Error()))
-		}
-		return err
-	}
-	defer release()
-	ctx = lctx
-
 	terminal := !opts.json && views.IsTerminal(opts.stderr)
 	color := views.ColorFor(opts.stdout)
 	var readHook plan.Hook
 	if terminal {
 		readHook = views.NewProgress(opts.stderr, true, false)
 	}
-
-	var p *plan.Plan
-	if saved != nil {
-		// A plan applied already is answered as such, and is not a
-		// refused run: that would hide its apply in status.
-		done, err := s.store.RunOfPlan(ctx, saved.ID)
-		if err != nil {
-			return err
-		}
-		if done != nil {
-			what := ""
-			if done.Outcome != plan.OutcomeApplied {
-				what = "; that run was " + string(done.Outcome) + ", and the next plan shows what remains"
-			}
-			return fmt.Errorf("this plan was already applied (run %s, at %s)%s; make a new plan with confsync plan --out FILE",
-				done.ID, done.Finished.UTC().Format(time.RFC3339), what)
-		}
-		now, err := s.recompute(ctx, readHook, saved)
-		var safety *plan.SafetyError
-		if errors.As(err, &safety) {
-			return refuse(ctx, s, fmt.Errorf("the saved plan was not applied: the current state exceeds the safety thresholds: %w", safety))
-		}
-		if err != nil {
-			return fmt.Errorf("check the saved plan against the current state: %w", err)
-		}
-		if err := plan.Stale(saved, now); err != nil {
-			return refuse(ctx, s, err)
-		}
-		p = saved
-	} else {
-		p, err = s.compute(ctx, readHook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
-		var safety *plan.SafetyError
-		if errors.As(err, &safety) {
-			if rerr := renderPlan(opts.stdout, p, opts.json, false); rerr != nil {
-				return rerr
-			}
-			return refuse(ctx, s, fmt.Errorf("%w; nothing was applied", safety))
-		}
-		if err != nil {
-			return err
-		}
-		if opts.json {
-			if err := views.JSON(opts.stdout, p); err != nil {
-				return err
-			}
-		} else if err := views.Human(opts.stdout, p, views.HumanOptions{Color: color}); err != nil {
-			return err
-		}
-		if p.Empty() {
-			return plan.CheckSources(p)
-		}
-		if !opts.autoApprove {
-			ok, err := confirm(opts.stdin, opts.stdout)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				fmt.Fprintln(opts.stdout, "Apply cancelled: nothing was changed.")
-				return &exitError{code: 1}
-			}
-		}
-	}
-	if p.Empty() {
-		if !opts.json {
-			fmt.Fprintln(opts.stdout, views.SummaryLine(p))
-		}
-		return plan.CheckSources(p)
-	}
-
-	par := opts.parallelism
-	if par <= 0 && s.cfg.Confluence.Parallelism > 0 {
-		par = s.cfg.Confluence.Parallelism
-	}
-	var hook plan.Hook = plan.NopHook{}
+	var applyHook plan.Hook = plan.NopHook{}
 	var progress *views.Progress
 	if !opts.json {
 		progress = views.NewProgress(opts.stderr, terminal, views.ColorFor(opts.stderr))
-		hook = progress
+		applyHook = progress
 	}
-	res, err := plan.Apply(ctx, p, s.target, s.store, plan.ApplyOptions{Parallelism: par, Hook: hook, Trigger: plan.TriggerCLI, LockHeld: true})
+	par := opts.parallelism
+	if par <= 0 {
+		par = parallelism(s.cfg)
+	}
+	pol := plan.ApplyPolicy{Trigger: plan.TriggerCLI, TakeLock: true, Saved: saved, Parallelism: par, ApplyHook: applyHook,
+		Reporting: plan.ReportErrors}
+	if saved == nil {
+		pol.OnPlan = func(p *plan.Plan) error { return renderPlan(opts.stdout, p, opts.json, false) }
+		if !opts.autoApprove {
+			pol.Confirm = func(*plan.Plan) error { return confirm(opts.stdin, opts.stdout) }
+		}
+	}
+	done, err := plan.ApplyWorkflow(ctx, s.inputs(readHook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges}), pol)
 	if progress != nil {
 		progress.Finish()
 	}
+	res := done.Result
 	if res == nil {
+		if saved != nil && done.Plan != nil && done.Plan.Empty() && !opts.json {
+			fmt.Fprintln(opts.stdout, views.SummaryLine(done.Plan))
+		}
 		return err
-	}
-	if err == nil {
-		// The healthy IdPs' changes are made; an IdP left out by a
-		// failure still makes the apply exit 1.
-		err = plan.CheckSources(p)
 	}
 	if opts.json {
 		if jerr := writeApplyJSON(opts.stdout, res); jerr != nil {
@@ -223,25 +145,23 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	return err
 }
 
-// refuse records a refused apply in the audit log and returns why it was
-// refused.
-func refuse(ctx context.Context, s *engineSession, why error) error {
-	return errors.Join(why, plan.RecordRefusal(ctx, s.store, plan.TriggerCLI, why.Error()))
-}
-
 func isTerminalReader(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// confirm asks for "yes".
-func confirm(in io.Reader, out io.Writer) (bool, error) {
+// confirm asks for "yes"; any other answer cancels the apply.
+func confirm(in io.Reader, out io.Writer) error {
 	fmt.Fprint(out, "\nDo you want to perform these actions in Confluence?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && line == "" {
-		return false, fmt.Errorf("read the answer: %w", err)
+		return fmt.Errorf("read the answer: %w", err)
 	}
-	return strings.TrimSpace(line) == "yes", nil
+	if strings.TrimSpace(line) != "yes" {
+		fmt.Fprintln(out, "Apply cancelled: nothing was changed.")
+		return &exitError{code: 1}
+	}
+	return nil
 }
 
 // writeNotRun counts the changes that did not run (interrupted, or after
