@@ -1,20 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/planfile"
 	"github.com/confsync/confsync/plan/views"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 // applyOptions are the flags of confsync apply.
@@ -65,16 +59,13 @@ a time (a lock in the store; see confsync force-unlock).`,
 }
 
 func runApply(ctx context.Context, opts *applyOptions) error {
+	view := views.NewApply(views.JSONFlag(opts.json), views.Streams{In: opts.stdin, Out: opts.stdout, Err: opts.stderr})
 	if opts.file != "" && (len(opts.idps) > 0 || opts.allowMassChanges) {
 		return errors.New("--idp and --allow-mass-changes belong to the plan: give them to confsync plan --out, not to apply FILE")
 	}
 	if opts.file == "" && !opts.autoApprove {
-		if opts.json {
-			return errors.New("apply --json does not ask for confirmation: give it --auto-approve, or a plan FILE saved by confsync plan --out")
-		}
-		if !isTerminalReader(opts.stdin) {
-			return errors.New("apply asks for confirmation, and there is no terminal to ask on; " +
-				"review with confsync plan --out FILE and run confsync apply FILE, or pass --auto-approve")
+		if err := view.CanConfirm(); err != nil {
+			return err
 		}
 	}
 	var saved *plan.Plan
@@ -90,118 +81,35 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	}
 	defer s.Close()
 
-	terminal := !opts.json && views.IsTerminal(opts.stderr)
-	color := views.ColorFor(opts.stdout)
-	var readHook plan.Hook
-	if terminal {
-		readHook = views.NewProgress(opts.stderr, true, false)
-	}
-	var applyHook plan.Hook = plan.NopHook{}
-	var progress *views.Progress
-	if !opts.json {
-		progress = views.NewProgress(opts.stderr, terminal, views.ColorFor(opts.stderr))
-		applyHook = progress
-	}
-	par := opts.parallelism
-	if par <= 0 {
-		par = parallelism(s.cfg)
-	}
-	pol := plan.ApplyPolicy{Trigger: plan.TriggerCLI, TakeLock: true, Saved: saved, Parallelism: par, ApplyHook: applyHook,
-		Reporting: plan.ReportErrors}
-	if saved == nil {
-		pol.OnPlan = func(p *plan.Plan) error { return renderPlan(opts.stdout, p, opts.json, false) }
-		if !opts.autoApprove {
-			pol.Confirm = func(*plan.Plan) error { return confirm(opts.stdin, opts.stdout) }
-		}
-	}
-	done, err := plan.ApplyWorkflow(ctx, s.inputs(readHook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges}), pol)
-	if progress != nil {
-		progress.Finish()
-	}
-	res := done.Result
-	if res == nil {
-		if saved != nil && done.Plan != nil && done.Plan.Empty() && !opts.json {
-			fmt.Fprintln(opts.stdout, views.SummaryLine(done.Plan))
-		}
-		return err
-	}
-	if opts.json {
-		if jerr := writeApplyJSON(opts.stdout, res); jerr != nil {
-			return jerr
-		}
-		return err
-	}
-	var failed *plan.ApplyError
-	if errors.As(err, &failed) {
-		// Each failure was shown as it happened; the summary ends it.
-		writeNotRun(opts.stderr, res)
-	}
-	if serr := views.ApplySummary(opts.stdout, res, color); serr != nil {
-		return serr
-	}
-	if failed != nil {
-		return &exitError{code: 1} // reported: the failures and the summary
+	done, err := plan.ApplyWorkflow(ctx, s.inputs(view.ReadHook(), plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges}),
+		applyPolicy(opts, s, saved, view))
+	if err = view.Result(done, err); errors.Is(err, views.ErrReported) {
+		return &exitError{code: 1}
 	}
 	return err
 }
 
-func isTerminalReader(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// confirm asks for "yes"; any other answer cancels the apply.
-func confirm(in io.Reader, out io.Writer) error {
-	fmt.Fprint(out, "\nDo you want to perform these actions in Confluence?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("read the answer: %w", err)
+// applyPolicy is confsync apply's: the lock taken first, a saved plan
+// checked, a computed one shown and confirmed unless --auto-approve.
+func applyPolicy(opts *applyOptions, s *engineSession, saved *plan.Plan, view views.Apply) plan.ApplyPolicy {
+	par := opts.parallelism
+	if par <= 0 {
+		par = parallelism(s.cfg)
 	}
-	if strings.TrimSpace(line) != "yes" {
-		fmt.Fprintln(out, "Apply cancelled: nothing was changed.")
-		return &exitError{code: 1}
+	pol := plan.ApplyPolicy{Trigger: plan.TriggerCLI, TakeLock: true, Saved: saved, Parallelism: par,
+		ApplyHook: view.ApplyHook(), Reporting: plan.ReportErrors}
+	if saved != nil {
+		return pol
 	}
-	return nil
-}
-
-// writeNotRun counts the changes that did not run (interrupted, or after
-// a failed dependency); the failures themselves were shown as they
-// happened.
-func writeNotRun(w io.Writer, res *plan.Result) {
-	switch res.NotRun {
-	case 0:
-	case 1:
-		fmt.Fprintln(w, "1 change did not run; the next plan shows it again.")
-	default:
-		fmt.Fprintf(w, "%d changes did not run; the next plan shows them again.\n", res.NotRun)
+	pol.OnPlan = view.Plan
+	if !opts.autoApprove {
+		pol.Confirm = func(*plan.Plan) error {
+			ok, err := view.Confirm()
+			if err == nil && !ok {
+				err = &exitError{code: 1} // the view said the apply was cancelled
+			}
+			return err
+		}
 	}
-}
-
-// applyJSON is the JSON result of confsync apply --json.
-type applyJSON struct {
-	FormatVersion string            `json:"format_version"`
-	RunID         string            `json:"run_id"`
-	Outcome       plan.Outcome      `json:"outcome"`
-	Applied       int               `json:"applied"`
-	Failed        int               `json:"failed"`
-	NotRun        int               `json:"not_run"`
-	Actions       []applyActionJSON `json:"actions"`
-}
-
-type applyActionJSON struct {
-	Action string `json:"action"`
-	Object string `json:"object"`
-	IDP    string `json:"idp"`
-	Error  string `json:"error,omitempty"`
-}
-
-func writeApplyJSON(w io.Writer, res *plan.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	out := applyJSON{FormatVersion: views.JSONFormatVersion, RunID: res.Run.ID, Outcome: res.Run.Outcome,
-		Applied: res.Applied, Failed: res.Failed, NotRun: res.NotRun, Actions: make([]applyActionJSON, 0, len(res.Run.Actions))}
-	for _, a := range res.Run.Actions {
-		out.Actions = append(out.Actions, applyActionJSON{Action: a.Action, Object: a.Object, IDP: a.IDP, Error: a.Error})
-	}
-	return enc.Encode(out)
+	return pol
 }

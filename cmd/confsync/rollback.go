@@ -65,14 +65,14 @@ func runRollback(ctx context.Context, opts *rollbackOptions) error {
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
+	view := views.NewPlan(format, views.Streams{Out: opts.stdout, Err: opts.stderr})
 	s, err := openEngine(ctx, opts.ro, opts.stderr)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	p, err := s.computeRollback(ctx, opts.runID, plan.Options{AllowMassChanges: opts.allowMassChanges})
-	return planOutput{ro: opts.ro, stdout: opts.stdout, format: format, out: opts.out, noun: "rollback plan",
-		detailedExitcode: opts.detailedExitcode}.finish(p, err)
+	return planOutput{ro: opts.ro, view: view, out: opts.out, noun: "rollback plan", detailedExitcode: opts.detailedExitcode}.finish(p, err)
 }
 
 // computeRollback computes the plan reversing the run runID from the
