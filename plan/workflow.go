@@ -110,6 +110,11 @@ func (e *AppliedError) Error() string {
 // audit log as the policy's Reporting says. It prints nothing: callers
 // render through OnPlan, Confirm, ApplyHook and what it returns.
 func ApplyWorkflow(ctx context.Context, in Inputs, pol ApplyPolicy) (Applied, error) {
+	if in.State == nil {
+		// Compute says the same, but the lock and a saved plan's checks
+		// come before it.
+		return Applied{}, errors.New("plan: ApplyWorkflow needs a state store")
+	}
 	w := &workflow{in: in, pol: pol, run: Run{ID: uuid.NewString(), Started: time.Now().UTC(), Trigger: pol.trigger()}}
 	if pol.TakeLock {
 		lctx, release, err := HoldLock(ctx, in.State, pol.Holder, 0)

@@ -167,3 +167,13 @@ func TestWorkflowNothingToDo(t *testing.T) {
 		t.Errorf("ReportErrors recorded %+v for a plan with nothing to do", runs)
 	}
 }
+
+// Inputs without a state store are an error, before any lock is taken.
+func TestWorkflowNeedsState(t *testing.T) {
+	w := newWorld(idpConfig("entra", 1))
+	in := w.inputs(plan.Options{})
+	in.State = nil
+	if _, err := plan.ApplyWorkflow(context.Background(), in, plan.ApplyPolicy{TakeLock: true}); err == nil || !strings.Contains(err.Error(), "state store") {
+		t.Errorf("ApplyWorkflow without a state store = %v", err)
+	}
+}
