@@ -138,9 +138,7 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 			// The healthy IdPs' changes are made, but not everything the
 			// configuration asks for: an IdP was left out by a failure.
 			res.Run.Outcome = OutcomePartial
-			for _, s := range errs {
-				res.Run.Message += fmt.Sprintf("; idp %s left out: %s", s.IDP, s.Reason)
-			}
+			res.Run.Message += "; " + leftOutText(errs)
 		}
 		// The plan's reads now describe Confluence: they become the
 		// source-health guard's reference.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -63,6 +64,20 @@ type RollbackMembership struct {
 // ErrNothingToRollBack is returned by NewRollback for a run that changed
 // nothing, or whose changes were not recorded.
 var ErrNothingToRollBack = errors.New("nothing to roll back")
+
+// RollbackRuns is how far back in the audit log LoadRollback looks for
+// the run to roll back.
+const RollbackRuns = 10000
+
+// LoadRollback reads the audit log and returns the rollback of the run
+// runID (NewRollback).
+func LoadRollback(ctx context.Context, st StateStore, runID string) (*Rollback, error) {
+	runs, err := st.Runs(ctx, RollbackRuns)
+	if err != nil {
+		return nil, fmt.Errorf("read the audit log: %w", err)
+	}
+	return NewRollback(runs, runID)
+}
 
 // NewRollback builds the desired state that reverses the run runID from
 // the audit log's runs (newest first, as StateStore.Runs returns them;

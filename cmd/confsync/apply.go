@@ -1,21 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"os"
-	"strings"
-	"time"
 
 	"github.com/confsync/confsync/plan"
 	"github.com/confsync/confsync/plan/planfile"
 	"github.com/confsync/confsync/plan/views"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 // applyOptions are the flags of confsync apply.
@@ -66,16 +59,13 @@ a time (a lock in the store; see confsync force-unlock).`,
 }
 
 func runApply(ctx context.Context, opts *applyOptions) error {
+	view := views.NewApply(views.JSONFlag(opts.json), views.Streams{In: opts.stdin, Out: opts.stdout, Err: opts.stderr})
 	if opts.file != "" && (len(opts.idps) > 0 || opts.allowMassChanges) {
 		return errors.New("--idp and --allow-mass-changes belong to the plan: give them to confsync plan --out, not to apply FILE")
 	}
 	if opts.file == "" && !opts.autoApprove {
-		if opts.json {
-			return errors.New("apply --json does not ask for confirmation: give it --auto-approve, or a plan FILE saved by confsync plan --out")
-		}
-		if !isTerminalReader(opts.stdin) {
-			return errors.New("apply asks for confirmation, and there is no terminal to ask on; " +
-				"review with confsync plan --out FILE and run confsync apply FILE, or pass --auto-approve")
+		if err := view.CanConfirm(); err != nil {
+			return err
 		}
 	}
 	var saved *plan.Plan
@@ -91,197 +81,35 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	}
 	defer s.Close()
 
-	// The lock comes first: a second apply stops before it reads or
-	// shows anything, and nothing changes between the plan shown (or
-	// checked) and its apply.
-	lctx, release, err := plan.HoldLock(ctx, s.store, "", 0)
-	if err != nil {
-		var locked *plan.LockedError
-		if errors.As(err, &locked) {
-			// Appending a run needs no lock.
-			return errors.Join(err, plan.RecordRefusal(ctx, s.store, plan.TriggerCLI, locked.Error()))
-		}
-		return err
-	}
-	defer release()
-	ctx = lctx
-
-	terminal := !opts.json && views.IsTerminal(opts.stderr)
-	color := views.ColorFor(opts.stdout)
-	var readHook plan.Hook
-	if terminal {
-		readHook = views.NewProgress(opts.stderr, true, false)
-	}
-
-	var p *plan.Plan
-	if saved != nil {
-		// A plan applied already is answered as such, and is not a
-		// refused run: that would hide its apply in status.
-		done, err := s.store.RunOfPlan(ctx, saved.ID)
-		if err != nil {
-			return err
-		}
-		if done != nil {
-			what := ""
-			if done.Outcome != plan.OutcomeApplied {
-				what = "; that run was " + string(done.Outcome) + ", and the next plan shows what remains"
-			}
-			return fmt.Errorf("this plan was already applied (run %s, at %s)%s; make a new plan with confsync plan --out FILE",
-				done.ID, done.Finished.UTC().Format(time.RFC3339), what)
-		}
-		now, err := s.recompute(ctx, readHook, saved)
-		var safety *plan.SafetyError
-		if errors.As(err, &safety) {
-			return refuse(ctx, s, fmt.Errorf("the saved plan was not applied: the current state exceeds the safety thresholds: %w", safety))
-		}
-		if err != nil {
-			return fmt.Errorf("check the saved plan against the current state: %w", err)
-		}
-		if err := plan.Stale(saved, now); err != nil {
-			return refuse(ctx, s, err)
-		}
-		p = saved
-	} else {
-		p, err = s.compute(ctx, readHook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
-		var safety *plan.SafetyError
-		if errors.As(err, &safety) {
-			if rerr := renderPlan(opts.stdout, p, opts.json, false); rerr != nil {
-				return rerr
-			}
-			return refuse(ctx, s, fmt.Errorf("%w; nothing was applied", safety))
-		}
-		if err != nil {
-			return err
-		}
-		if opts.json {
-			if err := views.JSON(opts.stdout, p); err != nil {
-				return err
-			}
-		} else if err := views.Human(opts.stdout, p, views.HumanOptions{Color: color}); err != nil {
-			return err
-		}
-		if p.Empty() {
-			return plan.CheckSources(p)
-		}
-		if !opts.autoApprove {
-			ok, err := confirm(opts.stdin, opts.stdout)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				fmt.Fprintln(opts.stdout, "Apply cancelled: nothing was changed.")
-				return &exitError{code: 1}
-			}
-		}
-	}
-	if p.Empty() {
-		if !opts.json {
-			fmt.Fprintln(opts.stdout, views.SummaryLine(p))
-		}
-		return plan.CheckSources(p)
-	}
-
-	par := opts.parallelism
-	if par <= 0 && s.cfg.Confluence.Parallelism > 0 {
-		par = s.cfg.Confluence.Parallelism
-	}
-	var hook plan.Hook = plan.NopHook{}
-	var progress *views.Progress
-	if !opts.json {
-		progress = views.NewProgress(opts.stderr, terminal, views.ColorFor(opts.stderr))
-		hook = progress
-	}
-	res, err := plan.Apply(ctx, p, s.target, s.store, plan.ApplyOptions{Parallelism: par, Hook: hook, Trigger: plan.TriggerCLI, LockHeld: true})
-	if progress != nil {
-		progress.Finish()
-	}
-	if res == nil {
-		return err
-	}
-	if err == nil {
-		// The healthy IdPs' changes are made; an IdP left out by a
-		// failure still makes the apply exit 1.
-		err = plan.CheckSources(p)
-	}
-	if opts.json {
-		if jerr := writeApplyJSON(opts.stdout, res); jerr != nil {
-			return jerr
-		}
-		return err
-	}
-	var failed *plan.ApplyError
-	if errors.As(err, &failed) {
-		// Each failure was shown as it happened; the summary ends it.
-		writeNotRun(opts.stderr, res)
-	}
-	if serr := views.ApplySummary(opts.stdout, res, color); serr != nil {
-		return serr
-	}
-	if failed != nil {
-		return &exitError{code: 1} // reported: the failures and the summary
+	done, err := plan.ApplyWorkflow(ctx, s.inputs(view.ReadHook(), plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges}),
+		applyPolicy(opts, s, saved, view))
+	if err = view.Result(done, err); errors.Is(err, views.ErrReported) {
+		return &exitError{code: 1}
 	}
 	return err
 }
 
-// refuse records a refused apply in the audit log and returns why it was
-// refused.
-func refuse(ctx context.Context, s *engineSession, why error) error {
-	return errors.Join(why, plan.RecordRefusal(ctx, s.store, plan.TriggerCLI, why.Error()))
-}
-
-func isTerminalReader(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// confirm asks for "yes".
-func confirm(in io.Reader, out io.Writer) (bool, error) {
-	fmt.Fprint(out, "\nDo you want to perform these actions in Confluence?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && line == "" {
-		return false, fmt.Errorf("read the answer: %w", err)
+// applyPolicy is confsync apply's: the lock taken first, a saved plan
+// checked, a computed one shown and confirmed unless --auto-approve.
+func applyPolicy(opts *applyOptions, s *engineSession, saved *plan.Plan, view views.Apply) plan.ApplyPolicy {
+	par := opts.parallelism
+	if par <= 0 {
+		par = parallelism(s.cfg)
 	}
-	return strings.TrimSpace(line) == "yes", nil
-}
-
-// writeNotRun counts the changes that did not run (interrupted, or after
-// a failed dependency); the failures themselves were shown as they
-// happened.
-func writeNotRun(w io.Writer, res *plan.Result) {
-	switch res.NotRun {
-	case 0:
-	case 1:
-		fmt.Fprintln(w, "1 change did not run; the next plan shows it again.")
-	default:
-		fmt.Fprintf(w, "%d changes did not run; the next plan shows them again.\n", res.NotRun)
+	pol := plan.ApplyPolicy{Trigger: plan.TriggerCLI, TakeLock: true, Saved: saved, Parallelism: par,
+		ApplyHook: view.ApplyHook(), Reporting: plan.ReportErrors}
+	if saved != nil {
+		return pol
 	}
-}
-
-// applyJSON is the JSON result of confsync apply --json.
-type applyJSON struct {
-	FormatVersion string            `json:"format_version"`
-	RunID         string            `json:"run_id"`
-	Outcome       plan.Outcome      `json:"outcome"`
-	Applied       int               `json:"applied"`
-	Failed        int               `json:"failed"`
-	NotRun        int               `json:"not_run"`
-	Actions       []applyActionJSON `json:"actions"`
-}
-
-type applyActionJSON struct {
-	Action string `json:"action"`
-	Object string `json:"object"`
-	IDP    string `json:"idp"`
-	Error  string `json:"error,omitempty"`
-}
-
-func writeApplyJSON(w io.Writer, res *plan.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	out := applyJSON{FormatVersion: views.JSONFormatVersion, RunID: res.Run.ID, Outcome: res.Run.Outcome,
-		Applied: res.Applied, Failed: res.Failed, NotRun: res.NotRun, Actions: make([]applyActionJSON, 0, len(res.Run.Actions))}
-	for _, a := range res.Run.Actions {
-		out.Actions = append(out.Actions, applyActionJSON{Action: a.Action, Object: a.Object, IDP: a.IDP, Error: a.Error})
+	pol.OnPlan = view.Plan
+	if !opts.autoApprove {
+		pol.Confirm = func(*plan.Plan) error {
+			ok, err := view.Confirm()
+			if err == nil && !ok {
+				err = &exitError{code: 1} // the view said the apply was cancelled
+			}
+			return err
+		}
 	}
-	return enc.Encode(out)
+	return pol
 }

@@ -116,7 +116,12 @@ func openEngine(ctx context.Context, ro *rootOptions, stderr io.Writer) (*engine
 // Close closes the store.
 func (s *engineSession) Close() error { return s.store.Close() }
 
+// inputs are the session's parts as plan.Compute reads them.
+func (s *engineSession) inputs(hook plan.Hook, opts plan.Options) plan.Inputs {
+	return plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, Permissions: s.permissions(), State: s.store, Hook: hook, Options: opts}
+}
+
 // compute runs plan.Compute with the session's parts.
 func (s *engineSession) compute(ctx context.Context, hook plan.Hook, opts plan.Options) (*plan.Plan, error) {
-	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, Permissions: s.permissions(), State: s.store, Hook: hook, Options: opts})
+	return plan.Compute(ctx, s.inputs(hook, opts))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/confsync/confsync/plan/live/report"
+	"github.com/confsync/confsync/plan/views"
 )
 
 // historyOptions are the flags of confsync history.
@@ -42,6 +43,7 @@ partial, refused, error) and message, and every action with its result.`,
 }
 
 func runHistory(ctx context.Context, opts *historyOptions) error {
+	view := views.NewHistory(views.JSONFlag(opts.json), views.Streams{Out: opts.stdout, Err: opts.stderr})
 	if opts.limit < 1 || opts.limit > maxHistory {
 		return &exitError{code: 1, err: fmt.Errorf("--limit must be between 1 and %d", maxHistory)}
 	}
@@ -58,9 +60,5 @@ func runHistory(ctx context.Context, opts *historyOptions) error {
 	if err != nil {
 		return fmt.Errorf("read the audit log: %w", err)
 	}
-	h := report.NewHistory(runs)
-	if opts.json {
-		return report.WriteJSON(opts.stdout, h)
-	}
-	return report.WriteHistory(opts.stdout, h)
+	return view.History(report.NewHistory(runs))
 }

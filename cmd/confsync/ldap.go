@@ -10,6 +10,7 @@ import (
 
 	"github.com/confsync/confsync/config"
 	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/plan/views"
 	"github.com/confsync/confsync/providers/ldap"
 )
 
@@ -76,7 +77,7 @@ func ldapIDPNames(cfg *config.Config) string {
 }
 
 // ldapTestSync looks up a user of an ldap IdP for Test Sync.
-func ldapTestSync(ctx context.Context, idp *config.IDP, logger *slog.Logger, username string) (*testSyncEntry, error) {
+func ldapTestSync(ctx context.Context, idp *config.IDP, logger *slog.Logger, username string) (*views.TestSyncEntry, error) {
 	src, err := ldap.NewSource(idp.LDAP, logger)
 	if err != nil {
 		return nil, err
@@ -86,7 +87,7 @@ func ldapTestSync(ctx context.Context, idp *config.IDP, logger *slog.Logger, use
 		return nil, err
 	}
 	idAttr := idp.LDAP.Defaulted().UserIDAttribute
-	out := &testSyncEntry{
+	out := &views.TestSyncEntry{
 		Title:      "Directory entry",
 		Locator:    []string{"dn: " + e.DN},
 		IDLabel:    idAttr,
@@ -97,7 +98,7 @@ func ldapTestSync(ctx context.Context, idp *config.IDP, logger *slog.Logger, use
 		Groups:     e.Groups,
 	}
 	for _, a := range e.Attributes {
-		out.Attributes = append(out.Attributes, testSyncAttribute{Name: a.Name, Values: a.Values})
+		out.Attributes = append(out.Attributes, views.TestSyncAttribute{Name: a.Name, Values: a.Values})
 	}
 	return out, nil
 }
@@ -107,10 +108,4 @@ func usernameAttribute(idp *config.IDP) string {
 		return idp.Attributes.Username
 	}
 	return config.DefaultLDAPUsername
-}
-
-// oneLine keeps a multi-line value (postalAddress, description) on one
-// line of the table.
-func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`).Replace(s)
 }

@@ -63,27 +63,22 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
+	view := views.NewPlan(format, views.Streams{Out: opts.stdout, Err: opts.stderr})
 	s, err := openEngine(ctx, opts.ro, opts.stderr)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	s.refreshPermissions = opts.refreshPermissions
-	var hook plan.Hook
-	if !format.Machine() && views.IsTerminal(opts.stderr) {
-		hook = views.NewProgress(opts.stderr, true, false)
-	}
-	p, err := s.compute(ctx, hook, plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
-	return planOutput{ro: opts.ro, stdout: opts.stdout, format: format, out: opts.out, noun: "plan",
-		detailedExitcode: opts.detailedExitcode}.finish(p, err)
+	p, err := s.compute(ctx, view.ReadHook(), plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
+	return planOutput{ro: opts.ro, view: view, out: opts.out, noun: "plan", detailedExitcode: opts.detailedExitcode}.finish(p, err)
 }
 
 // planOutput shows, saves and judges a computed plan: plan and rollback
 // share it.
 type planOutput struct {
 	ro               *rootOptions
-	stdout           io.Writer
-	format           views.Format
+	view             views.Plan
 	out              string
 	noun             string // what the saved line calls it: "plan", "rollback plan"
 	detailedExitcode bool
@@ -98,7 +93,7 @@ func (o planOutput) finish(p *plan.Plan, err error) error {
 	if err != nil && !errors.As(err, &safety) {
 		return err
 	}
-	if rerr := o.format.Plan(o.stdout, p, views.HumanOptions{Color: views.ColorFor(o.stdout), Unsaved: o.out == ""}); rerr != nil {
+	if rerr := o.view.Plan(p, o.out == ""); rerr != nil {
 		return rerr
 	}
 	if safety != nil {
@@ -108,9 +103,7 @@ func (o planOutput) finish(p *plan.Plan, err error) error {
 		if err := planfile.Write(o.out, p); err != nil {
 			return err
 		}
-		if !o.format.Machine() {
-			fmt.Fprintf(o.stdout, "\nSaved the %s to %s. To apply exactly this plan:\n\n  %s\n", o.noun, o.out, applyHint(o.ro, o.out))
-		}
+		o.view.Saved(o.noun, o.out, applyHint(o.ro, o.out))
 	}
 	// An IdP left out by a failure is an error whatever the changes: the
 	// plan does not describe the whole desired state.
@@ -121,14 +114,4 @@ func (o planOutput) finish(p *plan.Plan, err error) error {
 		return &exitError{code: 2}
 	}
 	return nil
-}
-
-// renderPlan writes a plan, human or JSON (apply's two forms); unsaved
-// says the human view should note that the plan is not kept.
-func renderPlan(w io.Writer, p *plan.Plan, asJSON, unsaved bool) error {
-	f := views.FormatHuman
-	if asJSON {
-		f = views.FormatJSON
-	}
-	return f.Plan(w, p, views.HumanOptions{Color: views.ColorFor(w), Unsaved: unsaved})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -66,37 +65,24 @@ func runRollback(ctx context.Context, opts *rollbackOptions) error {
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
+	view := views.NewPlan(format, views.Streams{Out: opts.stdout, Err: opts.stderr})
 	s, err := openEngine(ctx, opts.ro, opts.stderr)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	p, err := s.computeRollback(ctx, opts.runID, plan.Options{AllowMassChanges: opts.allowMassChanges})
-	return planOutput{ro: opts.ro, stdout: opts.stdout, format: format, out: opts.out, noun: "rollback plan",
-		detailedExitcode: opts.detailedExitcode}.finish(p, err)
+	return planOutput{ro: opts.ro, view: view, out: opts.out, noun: "rollback plan", detailedExitcode: opts.detailedExitcode}.finish(p, err)
 }
 
 // computeRollback computes the plan reversing the run runID from the
 // audit log: plan.Compute with the rollback's desired state.
 func (s *engineSession) computeRollback(ctx context.Context, runID string, opts plan.Options) (*plan.Plan, error) {
-	runs, err := s.store.Runs(ctx, maxHistory)
-	if err != nil {
-		return nil, fmt.Errorf("read the audit log: %w", err)
-	}
-	rb, err := plan.NewRollback(runs, runID)
+	rb, err := plan.LoadRollback(ctx, s.store, runID)
 	if err != nil {
 		return nil, err
 	}
-	return plan.Compute(ctx, plan.Inputs{Config: s.cfg, Sources: s.sources, Target: s.target, Permissions: s.permissions(), State: s.store, Rollback: rb, Options: opts})
-}
-
-// recompute computes a saved plan again from the same options, for
-// apply FILE's staleness check: a rollback plan as the rollback of its
-// run, any other as a sync.
-func (s *engineSession) recompute(ctx context.Context, hook plan.Hook, saved *plan.Plan) (*plan.Plan, error) {
-	opts := plan.Options{IDPs: saved.IDPFilter, AllowMassChanges: saved.AllowMassChanges}
-	if saved.RollbackOf != "" {
-		return s.computeRollback(ctx, saved.RollbackOf, opts)
-	}
-	return s.compute(ctx, hook, opts)
+	in := s.inputs(nil, opts)
+	in.Rollback = rb
+	return plan.Compute(ctx, in)
 }

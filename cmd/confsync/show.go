@@ -48,5 +48,5 @@ func runShow(_ context.Context, opts *showOptions) error {
 	if err != nil {
 		return err
 	}
-	return format.Plan(opts.stdout, p, views.HumanOptions{Color: views.ColorFor(opts.stdout)})
+	return views.NewPlan(format, views.Streams{Out: opts.stdout}).Plan(p, false)
 }

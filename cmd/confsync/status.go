@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/confsync/confsync/plan/live/report"
+	"github.com/confsync/confsync/plan/views"
 )
 
 // statusOptions are the flags of confsync status.
@@ -50,6 +51,7 @@ reconciled, and why a due reconcile waits.`,
 }
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
+	view := views.NewStatus(views.JSONFlag(opts.json), views.Streams{Out: opts.stdout, Err: opts.stderr})
 	cfg, err := loadConfig(opts.root, opts.stderr)
 	if err != nil {
 		return err
@@ -73,12 +75,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		defer cancel()
 		s.Serve, serveErr = report.Fetch(fctx, http.DefaultClient, base)
 	}
-	if opts.json {
-		err = report.WriteJSON(opts.stdout, s)
-	} else {
-		err = report.WriteStatus(opts.stdout, s)
-	}
-	if err != nil {
+	if err := view.Status(s); err != nil {
 		return err
 	}
 	if serveErr != nil {

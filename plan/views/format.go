@@ -2,16 +2,14 @@ package views
 
 import (
 	"fmt"
-	"io"
-
-	"github.com/confsync/confsync/plan"
 )
 
-// Format is a way of rendering a plan, chosen once from --format (or
-// --json) and then used for everything the command prints of the plan.
+// Format is a way of rendering, chosen once per command from its flags
+// (ParseFormat for --format and --json, JSONFlag for --json alone) and
+// given to the command's view constructor.
 type Format string
 
-// The plan formats.
+// The formats. Markdown is a form of plans only (plan, rollback, show).
 const (
 	FormatHuman    Format = "human"
 	FormatJSON     Format = "json"
@@ -24,11 +22,7 @@ func ParseFormat(name string, asJSON bool) (Format, error) {
 	f := Format(name)
 	switch f {
 	case "":
-		f = FormatHuman
-		if asJSON {
-			f = FormatJSON
-		}
-		return f, nil
+		return JSONFlag(asJSON), nil
 	case FormatHuman, FormatMarkdown:
 		if asJSON {
 			return "", fmt.Errorf("--json and --format %s disagree: give one of them", name)
@@ -40,17 +34,11 @@ func ParseFormat(name string, asJSON bool) (Format, error) {
 	return "", fmt.Errorf("unknown --format %q: use human, json or markdown", name)
 }
 
-// Plan renders p in the format; o applies to the human form only.
-func (f Format) Plan(w io.Writer, p *plan.Plan, o HumanOptions) error {
-	switch f {
-	case FormatJSON:
-		return JSON(w, p)
-	case FormatMarkdown:
-		return Markdown(w, p, MarkdownOptions{})
+// JSONFlag is the format of a command with a --json flag and no --format:
+// JSON when it is set, human otherwise.
+func JSONFlag(asJSON bool) Format {
+	if asJSON {
+		return FormatJSON
 	}
-	return Human(w, p, o)
+	return FormatHuman
 }
-
-// Machine reports whether the format is read by a program (or posted as
-// is), so the command adds no prose of its own and shows no progress.
-func (f Format) Machine() bool { return f != FormatHuman }

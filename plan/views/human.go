@@ -1,6 +1,10 @@
-// Package views renders plans and applies for people (Terraform-like
-// text, colour on terminals) and for programs (a versioned JSON form). It
-// reads plan values and never computes them.
+// Package views renders what the commands print: plans and applies for
+// people (Terraform-like text, colour on terminals), for programs (a
+// versioned JSON form) and for pull requests (Markdown), status and
+// history (plan/live/report's renderings), and Test Sync. A command
+// chooses its view once, from its flags and streams (NewPlan, NewApply,
+// NewStatus, NewHistory), and prints through it only. Views read plan
+// values and never compute them.
 package views
 
 import (

@@ -3,29 +3,12 @@ package views
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/confsync/confsync/plan"
-	"golang.org/x/term"
 )
-
-// ColorFor reports whether output to f should be coloured: f is a
-// terminal and NO_COLOR is unset or empty.
-func ColorFor(f io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	return IsTerminal(f)
-}
-
-// IsTerminal reports whether w is a terminal.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
 
 // Progress is a plan.Hook that shows an apply's progress: on a terminal a
 // bar redrawn in place with counts, rate and ETA; otherwise one line per
