@@ -23,7 +23,10 @@ type planOptions struct {
 	allowMassChanges bool
 	// refreshPermissions reads every space's permissions anew.
 	refreshPermissions bool
-	stdout, stderr     io.Writer
+	// refresh reads Confluence (--refresh, default true); without it the
+	// plan compares against the Confluence state recorded in the store.
+	refresh        bool
+	stdout, stderr io.Writer
 }
 
 func newPlanCmd(ro *rootOptions) *cobra.Command {
@@ -40,7 +43,13 @@ Exit status: 0 when there is nothing to change (or changes without
 --detailed-exitcode), 2 when there are changes and --detailed-exitcode is
 set, 1 on errors, including a plan stopped by a safety threshold and an IdP
 left out because its read failed, was incomplete or shrank past the
-source-health guard (the plan still shows the other IdPs' changes).`,
+source-health guard (the plan still shows the other IdPs' changes).
+
+With --refresh=false, as in Terraform, Confluence is not read: the plan
+compares against the Confluence state recorded in the store at the last
+full read, kept up to date by every apply since, and says so. Applying such
+a saved plan first reads the users and groups it changes, and refuses it
+if they differ from what the plan assumed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -54,6 +63,7 @@ source-health guard (the plan still shows the other IdPs' changes).`,
 	f.BoolVar(&opts.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes")
 	f.StringArrayVar(&opts.idps, "idp", nil, "plan for this IdP only (repeatable); others' objects are left alone")
 	f.BoolVar(&opts.allowMassChanges, "allow-mass-changes", false, "waive the safety thresholds for this plan")
+	f.BoolVar(&opts.refresh, "refresh", true, "read Confluence; --refresh=false compares against the Confluence state recorded at the last full read and the applies since")
 	f.BoolVar(&opts.refreshPermissions, "refresh-permissions", false, "read every space's permissions for the permission impact, not the ones kept since the last full read")
 	return cmd
 }
@@ -70,7 +80,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	}
 	defer s.Close()
 	s.refreshPermissions = opts.refreshPermissions
-	p, err := s.compute(ctx, view.ReadHook(), plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges})
+	p, err := s.compute(ctx, view.ReadHook(), plan.Options{IDPs: opts.idps, AllowMassChanges: opts.allowMassChanges, NoRefresh: !opts.refresh})
 	return planOutput{ro: opts.ro, view: view, out: opts.out, noun: "plan", detailedExitcode: opts.detailedExitcode}.finish(p, err)
 }
 

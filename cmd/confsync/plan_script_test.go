@@ -27,6 +27,7 @@ func init() {
 	commands["freeport"] = func() { os.Exit(freePortCmd(os.Args[1:])) }
 	commands["scimreq"] = func() { os.Exit(scimReqCmd(os.Args[1:])) }
 	commands["confluence-dump"] = func() { os.Exit(confluenceDumpCmd(os.Args[1:])) }
+	commands["confluence-edit"] = func() { os.Exit(confluenceEditCmd(os.Args[1:])) }
 }
 
 // scriptEmulatorToken is the emulated administrator's personal access token in
@@ -216,6 +217,43 @@ func confluenceDumpCmd(args []string) int {
 	}
 	for _, g := range a.Groups {
 		fmt.Fprintf(w, "group %s: %s\n", g.Name, strings.Join(g.Members, " "))
+	}
+	return 0
+}
+
+// confluenceEditCmd changes the Confluence at the URL in its argument file
+// by hand, through its REST API as an administrator would:
+//
+//	confluence-edit URLFILE remove-member USER GROUP
+//	confluence-edit URLFILE disable USER
+func confluenceEditCmd(args []string) int {
+	if len(args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: confluence-edit URLFILE remove-member USER GROUP | disable USER")
+		return 2
+	}
+	url, err := readFirstLine(args[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	c, err := confluence.New(confluence.Options{BaseURL: url, Token: scriptEmulatorToken})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx := context.Background()
+	switch {
+	case args[1] == "remove-member" && len(args) == 4:
+		err = c.RemoveMember(ctx, args[2], args[3])
+	case args[1] == "disable" && len(args) == 3:
+		err = c.DisableUser(ctx, args[2])
+	default:
+		fmt.Fprintln(os.Stderr, "usage: confluence-edit URLFILE remove-member USER GROUP | disable USER")
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	return 0
 }
