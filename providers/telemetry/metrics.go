@@ -36,6 +36,9 @@ type Metrics struct {
 	takeovers    prometheus.Counter
 	// scimThrottled counts requests refused for their token's budget.
 	scimThrottled *prometheus.CounterVec
+	// runKinds and confluenceRequests say how much each reconcile read.
+	runKinds           *prometheus.CounterVec
+	confluenceRequests *prometheus.HistogramVec
 }
 
 var _ live.Observer = (*Metrics)(nil)
@@ -104,6 +107,16 @@ func NewMetrics() *Metrics {
 		m.reconciles, m.reconcileDur, m.pending, m.lastSuccess, m.lastOutcome, m.leftOut, m.takeovers,
 	)
 	m.scimThrottled = registerSCIMThrottled(m.reg)
+	m.runKinds = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "confsync_reconcile_kinds_total",
+		Help: "Reconciles run by this replica, by trigger and kind: full (every IdP and all of Confluence read) or targeted (only the identities SCIM writes touched).",
+	}, []string{"trigger", "kind"})
+	m.confluenceRequests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "confsync_reconcile_confluence_requests",
+		Help:    "HTTP requests a reconcile sent to Confluence (reads and changes), by kind (full, targeted).",
+		Buckets: []float64{1, 2, 4, 6, 10, 25, 100, 1000, 10000, 50000},
+	}, []string{"kind"})
+	m.reg.MustRegister(m.runKinds, m.confluenceRequests)
 	return m
 }
 
@@ -138,6 +151,10 @@ func (m *Metrics) Pending(n int64) { m.pending.Set(float64(n)) }
 func (m *Metrics) Reconciled(trigger plan.Trigger, run plan.Run, took time.Duration) {
 	m.reconciles.WithLabelValues(string(trigger), string(run.Outcome)).Inc()
 	m.reconcileDur.WithLabelValues(string(trigger)).Observe(took.Seconds())
+	if run.Kind != "" {
+		m.runKinds.WithLabelValues(string(trigger), string(run.Kind)).Inc()
+		m.confluenceRequests.WithLabelValues(string(run.Kind)).Observe(float64(run.ConfluenceRequests))
+	}
 	for _, o := range plan.Outcomes() {
 		v := 0.0
 		if o == run.Outcome {

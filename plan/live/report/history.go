@@ -21,6 +21,12 @@ type Run struct {
 	// Outcome is applied, partial, refused or error.
 	Outcome plan.Outcome `json:"outcome"`
 	Message string       `json:"message"`
+	// Kind is how much the run read: full, targeted or cached; empty for
+	// runs recorded before it was kept (1.2).
+	Kind plan.RunKind `json:"kind,omitempty"`
+	// ConfluenceRequests is how many requests the run sent to Confluence,
+	// 0 when unknown (1.2).
+	ConfluenceRequests int64 `json:"confluence_requests"`
 	// Applied and Failed count the actions by result.
 	Applied int         `json:"applied"`
 	Failed  int         `json:"failed"`
@@ -50,7 +56,8 @@ func NewHistory(runs []plan.Run) *History {
 
 func fromRun(r plan.Run) Run {
 	out := Run{ID: r.ID, Started: r.Started.UTC(), Finished: r.Finished.UTC(), Trigger: r.Trigger,
-		Outcome: r.Outcome, Message: r.Message, Actions: make([]RunAction, 0, len(r.Actions))}
+		Outcome: r.Outcome, Message: r.Message, Kind: r.Kind, ConfluenceRequests: r.ConfluenceRequests,
+		Actions: make([]RunAction, 0, len(r.Actions))}
 	for _, a := range r.Actions {
 		out.Actions = append(out.Actions, RunAction{Action: a.Action, Object: a.Object, IDP: a.IDP, Error: a.Error})
 		if a.Error == "" {

@@ -54,6 +54,7 @@ func WriteStatus(w io.Writer, s *Status) error {
 	}
 	tw.Flush()
 	writeHealth(ew, s.IdPs)
+	writePending(ew, s.IdPs)
 
 	fmt.Fprintln(ew)
 	if s.Lock == nil {
@@ -70,7 +71,7 @@ func WriteStatus(w io.Writer, s *Status) error {
 	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	for _, tr := range s.LastRuns {
 		r := tr.Run
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", tr.Trigger, stamp(r.Finished), r.Outcome, oneLine(r.Message))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", tr.Trigger, stamp(r.Finished), r.Outcome, runCost(r), oneLine(r.Message))
 	}
 	tw.Flush()
 
@@ -78,7 +79,7 @@ func WriteStatus(w io.Writer, s *Status) error {
 	if s.Serve != nil {
 		writeServe(ew, s.Serve)
 	} else {
-		fmt.Fprintln(ew, "Pending changes and what a serve replica is doing: confsync status --server http://<replica>:<port>")
+		fmt.Fprintln(ew, "What a serve replica is doing: confsync status --server http://<replica>:<port>")
 	}
 	return ew.err
 }
@@ -185,7 +186,7 @@ func WriteHistory(w io.Writer, h *History) error {
 			fmt.Fprintln(ew)
 		}
 		fmt.Fprintf(ew, "%s  %s  %s  %s\n", stamp(r.Started), r.Trigger, r.Outcome, oneLine(r.Message))
-		fmt.Fprintf(ew, "  run %s, %s; %d applied, %d failed\n", r.ID, r.Finished.Sub(r.Started).Round(time.Millisecond), r.Applied, r.Failed)
+		fmt.Fprintf(ew, "  run %s, %s; %d applied, %d failed; %s\n", r.ID, r.Finished.Sub(r.Started).Round(time.Millisecond), r.Applied, r.Failed, runCost(r))
 		for _, a := range r.Actions {
 			mark := ' '
 			var act plan.Action
@@ -206,6 +207,32 @@ func WriteHistory(w io.Writer, h *History) error {
 		}
 	}
 	return ew.err
+}
+
+// runCost says how much a run read: "targeted, 5 Confluence requests".
+func runCost(r Run) string {
+	if r.Kind == "" && r.ConfluenceRequests == 0 {
+		return "-" // recorded before they were kept, or read nothing
+	}
+	n := fmt.Sprintf("%d %s", r.ConfluenceRequests, pluralWord(int(r.ConfluenceRequests), "Confluence request", "Confluence requests"))
+	if r.Kind == "" {
+		return n
+	}
+	return string(r.Kind) + ", " + n
+}
+
+// writePending lists the SCIM IdPs with changes no run has reconciled.
+func writePending(w io.Writer, idps []IDPStatus) {
+	for _, p := range idps {
+		if p.Pending == nil || (p.Pending.Identities == 0 && !p.Pending.Full) {
+			continue
+		}
+		what := fmt.Sprintf("%d %s", p.Pending.Identities, pluralWord(p.Pending.Identities, "identity", "identities")) + " touched by SCIM writes, not reconciled yet"
+		if p.Pending.Full {
+			what += "; a write needs a full reconcile"
+		}
+		fmt.Fprintf(w, "Pending for %s: %s\n", p.Name, what)
+	}
 }
 
 // oneLine keeps a message on one line of the table.

@@ -26,6 +26,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // fakeReader is a store: plantest's state plus SCIM counts.
 type fakeReader struct {
 	*plantest.State
+	*plantest.Journal
 	users, groups map[string]int
 	revs          map[string]int64
 }
@@ -47,7 +48,7 @@ func fixture(t *testing.T) (*config.Config, *fakeReader) {
 	}}
 	st := plantest.NewState()
 	st.Now = func() time.Time { return t0 }
-	f := &fakeReader{State: st, users: map[string]int{"entra": 120}, groups: map[string]int{"entra": 14}, revs: map[string]int64{"entra": 977}}
+	f := &fakeReader{State: st, Journal: plantest.NewJournal(), users: map[string]int{"entra": 120}, groups: map[string]int{"entra": 14}, revs: map[string]int64{"entra": 977}}
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)
@@ -55,18 +56,20 @@ func fixture(t *testing.T) (*config.Config, *fakeReader) {
 	}
 	must(st.RecordRead(ctx, "entra", plan.SourceCounts{Users: 120, Groups: 14, At: t0.Add(-time.Minute)}))
 	must(st.AppendRun(ctx, plan.Run{ID: "r1", Started: t0.Add(-2 * time.Hour), Finished: t0.Add(-2*time.Hour + 3*time.Second), Trigger: "cli",
-		Outcome: "applied", Message: "2 changes applied", Actions: []plan.RunAction{
+		Kind: plan.RunFull, ConfluenceRequests: 41, Outcome: "applied", Message: "2 changes applied", Actions: []plan.RunAction{
 			{Action: "create", Object: "user jdoe", IDP: "entra"}, {Action: "add", Object: "membership jdoe -> devs", IDP: "entra"}}}))
 	must(st.AppendRun(ctx, plan.Run{ID: "r2", Started: t0.Add(-time.Hour), Finished: t0.Add(-time.Hour + time.Second), Trigger: "reconcile",
 		Outcome: "refused", Message: "nothing applied: safety thresholds exceeded: the plan would disable 40 of 120 managed users"}))
 	must(st.AppendRun(ctx, plan.Run{ID: "r3", Started: t0.Add(-time.Minute), Finished: t0.Add(-time.Minute + 1500*time.Millisecond), Trigger: "auto",
-		Outcome: "partial", Message: "1 of 2 changes failed; run plan again to see what remains", Actions: []plan.RunAction{
+		Kind: plan.RunTargeted, ConfluenceRequests: 5, Outcome: "partial", Message: "1 of 2 changes failed; run plan again to see what remains", Actions: []plan.RunAction{
 			{Action: "disable", Object: "user asmith", IDP: "entra"},
 			{Action: "update", Object: "user bkim", IDP: "entra", Error: "confluence: 400 Bad Request: invalid email"}}}))
 	must(st.RecordHealth(ctx, "entra", plan.HealthReport{At: t0.Add(-2 * time.Hour), Failure: "its source returned no users"}))
 	must(st.RecordHealth(ctx, "entra", plan.HealthReport{At: t0.Add(-time.Minute), Complete: true, Counts: plan.SourceCounts{Users: 120, Groups: 14}, LeftOut: 3}))
 	must(st.RecordHealth(ctx, "corp-ad", plan.HealthReport{At: t0.Add(-time.Minute), Failure: `its source failed: ldap: bind as "cn=reader" failed: invalid credentials`}))
 	must(st.AcquireLock(ctx, "serve host-a/41/0a1b2c3d", 30*time.Second))
+	f.TouchUser("entra", "u-1")
+	f.TouchUser("entra", "u-2")
 	return cfg, f
 }
 

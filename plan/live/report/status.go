@@ -19,7 +19,10 @@ import (
 // scripts depend on them. It is written as the JSON plan's is, "MAJOR.MINOR".
 //
 // 1.1 added each IdP's source health (IDPStatus.Health, ServeStatus.IdPs).
-const FormatVersion = "1.1"
+// 1.2 added each run's kind and Confluence requests (Run.Kind,
+// Run.ConfluenceRequests) and each SCIM IdP's pending changes from the
+// store's change journal (IDPStatus.Pending).
+const FormatVersion = "1.2"
 
 // Reader is what status reads from the store.
 type Reader interface {
@@ -28,6 +31,9 @@ type Reader interface {
 	Revision(ctx context.Context, idp string) (int64, error)
 	LastRead(ctx context.Context, idp string) (plan.SourceCounts, bool, error)
 	HealthReader
+	// Pending is plan.ChangeJournal's: what SCIM writes touched that no
+	// run has reconciled yet.
+	Pending(ctx context.Context, limit int) (map[string]plan.Touched, error)
 	Lock(ctx context.Context) (*plan.LockInfo, error)
 	Runs(ctx context.Context, limit int) ([]plan.Run, error)
 }
@@ -60,6 +66,9 @@ type IDPStatus struct {
 	Groups *int `json:"groups,omitempty"`
 	// Revision grows with every SCIM write (SCIM IdPs only).
 	Revision *int64 `json:"revision,omitempty"`
+	// Pending is what the SCIM writes touched that no run has reconciled
+	// yet, from the store's change journal (SCIM IdPs only; 1.2).
+	Pending *PendingStatus `json:"pending,omitempty"`
 	// LastRead is the last successful read that reached Confluence (the
 	// source-health guard's reference), nil when none.
 	LastRead *ReadStatus `json:"last_read"`
@@ -67,6 +76,18 @@ type IDPStatus struct {
 	// the IdP's source, nil when no plan read it yet (1.1).
 	Health *HealthStatus `json:"health"`
 }
+
+// PendingStatus counts an IdP's pending changes.
+type PendingStatus struct {
+	// Identities are the users and groups touched, at most pendingScan.
+	Identities int `json:"identities"`
+	// Full is true when a write needs a full reconcile (a group created
+	// empty, renamed or deleted), or more than pendingScan are pending.
+	Full bool `json:"full"`
+}
+
+// pendingScan bounds the identities status counts per IdP.
+const pendingScan = 10000
 
 // HealthReader reads the source health plans record.
 type HealthReader interface {
@@ -137,6 +158,10 @@ type TriggerRun struct {
 // Collect reads the status of every IdP of cfg from r.
 func Collect(ctx context.Context, cfg *config.Config, r Reader, now time.Time) (*Status, error) {
 	st := &Status{FormatVersion: FormatVersion, Generated: now.UTC(), IdPs: []IDPStatus{}, LastRuns: []TriggerRun{}}
+	pending, err := r.Pending(ctx, pendingScan)
+	if err != nil {
+		return nil, fmt.Errorf("read the pending changes: %w", err)
+	}
 	for _, idp := range cfg.IDPs {
 		is := IDPStatus{Name: idp.Name, Kind: idp.Kind()}
 		if idp.Kind() == "scim" {
@@ -153,6 +178,8 @@ func Collect(ctx context.Context, cfg *config.Config, r Reader, now time.Time) (
 				return nil, fmt.Errorf("read the revision of idp %q: %w", idp.Name, err)
 			}
 			is.Users, is.Groups, is.Revision = &u, &g, &rev
+			t := pending[idp.Name]
+			is.Pending = &PendingStatus{Identities: len(t.Users) + len(t.Groups), Full: t.Full}
 		}
 		c, ok, err := r.LastRead(ctx, idp.Name)
 		if err != nil {

@@ -20,6 +20,7 @@ const testToken = "operator-token-0123456789"
 // fakeStore is plantest's state plus SCIM counts and request counts.
 type fakeStore struct {
 	*plantest.State
+	*plantest.Journal
 	reqs map[time.Time]int64
 }
 
@@ -43,7 +44,7 @@ func fixture(t testing.TB, token config.Secret) http.Handler {
 	ctx := context.Background()
 	st := plantest.NewState()
 	st.Now = func() time.Time { return t0 }
-	f := &fakeStore{State: st, reqs: map[time.Time]int64{
+	f := &fakeStore{State: st, Journal: plantest.NewJournal(), reqs: map[time.Time]int64{
 		t0.Truncate(time.Minute):                      5,
 		t0.Truncate(time.Minute).Add(-time.Hour):      2,
 		t0.Truncate(time.Minute).Add(-48 * time.Hour): 100, // outside the plot
