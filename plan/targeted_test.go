@@ -12,6 +12,7 @@ import (
 
 	"github.com/confsync/confsync/config"
 	"github.com/confsync/confsync/plan"
+	"github.com/confsync/confsync/plan/plantest"
 )
 
 // mutateSources changes the IdPs at random, as SCIM writes would, and
@@ -132,14 +133,7 @@ func confluenceState(t *testing.T, w *world) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	for _, u := range a.Users {
-		fmt.Fprintf(&b, "user %s %q %s active=%v\n", u.Username, u.DisplayName, u.Email, u.Active)
-	}
-	for _, g := range a.Groups {
-		fmt.Fprintf(&b, "group %s %v\n", g.Name, g.Members)
-	}
-	return b.String()
+	return plantest.Describe(a)
 }
 
 // TestPropertyTargetedEqualsFull checks, on seeded random scenarios, that

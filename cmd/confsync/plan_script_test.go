@@ -191,12 +191,7 @@ func confluenceDumpCmd(args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: confluence-dump URLFILE")
 		return 2
 	}
-	url, err := readFirstLine(args[0])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	c, err := confluence.New(confluence.Options{BaseURL: url, Token: scriptEmulatorToken})
+	c, err := scriptClient(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -231,12 +226,7 @@ func confluenceEditCmd(args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: confluence-edit URLFILE remove-member USER GROUP | disable USER")
 		return 2
 	}
-	url, err := readFirstLine(args[0])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	c, err := confluence.New(confluence.Options{BaseURL: url, Token: scriptEmulatorToken})
+	c, err := scriptClient(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -256,4 +246,14 @@ func confluenceEditCmd(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// scriptClient is the REST client of the emulator whose URL is the first
+// line of urlFile, as its administrator.
+func scriptClient(urlFile string) (*confluence.Client, error) {
+	url, err := readFirstLine(urlFile)
+	if err != nil {
+		return nil, err
+	}
+	return confluence.New(confluence.Options{BaseURL: url, Token: scriptEmulatorToken})
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,14 +120,7 @@ func (f *rollbackFixture) dump(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	for _, u := range a.Users {
-		fmt.Fprintf(&b, "user %s %q %s active=%v\n", u.Username, u.DisplayName, u.Email, u.Active)
-	}
-	for _, g := range a.Groups {
-		fmt.Fprintf(&b, "group %s: %s\n", g.Name, strings.Join(g.Members, " "))
-	}
-	return b.String()
+	return plantest.Describe(a)
 }
 
 func planText(t *testing.T, p *plan.Plan) string {

@@ -2,6 +2,7 @@ package plantest
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -219,4 +220,17 @@ func (j *Journal) Cover(_ context.Context, idp string, revision int64) error {
 	defer j.mu.Unlock()
 	j.covered[idp] = max(j.covered[idp], revision)
 	return nil
+}
+
+// Describe renders a read of Confluence, one line per user and per group
+// with its members, for tests that compare two Confluences.
+func Describe(a *plan.Actual) string {
+	var b strings.Builder
+	for _, u := range a.Users {
+		fmt.Fprintf(&b, "user %s %q %s active=%v\n", u.Username, u.DisplayName, u.Email, u.Active)
+	}
+	for _, g := range a.Groups {
+		fmt.Fprintf(&b, "group %s: %s\n", g.Name, strings.Join(g.Members, " "))
+	}
+	return b.String()
 }
