@@ -598,7 +598,7 @@ func TestServeRefusedReconcile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("confsync status: %v\n%s", err, out)
 	}
-	for _, want := range []string{`(?m)^  auto\s+\S+\s+refused\s+nothing applied: .*max_deactivations`, `pending changes: entra [3-9]`,
+	for _, want := range []string{`(?m)^  auto\s+\S+\s+refused\s+(full|targeted), \d+ Confluence requests\s+nothing applied: .*max_deactivations`, `pending changes: entra [3-9]`,
 		`(?m)^entra\s+scim\s+.*\s+healthy\s+`, `(?m)^  entra: healthy; last complete read: 4 users, 0 groups at \S+; 0 identities left out$`} {
 		if !regexp.MustCompile(want).Match(out) {
 			t.Errorf("confsync status lacks %q:\n%s", want, out)

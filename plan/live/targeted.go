@@ -13,10 +13,10 @@ import (
 // one event costs Confluence a handful of requests however big the site.
 // The periodic and start-up reconciles stay full and catch drift. A burst
 // falls back to a full reconcile when a targeted one would cost more:
-// when the journal holds more ids than MaxTargeted, or more than a third
-// of the requests the last full reconcile sent (a targeted read costs about
-// three requests per touched user), or a write needs a full plan (a group
-// renamed or deleted).
+// when the journal holds more ids than MaxTargeted, or when reading them
+// would cost more requests than the last full reconcile sent (a targeted
+// read costs about three requests per touched id), or a write needs a full
+// plan (a group created empty, renamed or deleted).
 
 // DefaultMaxTargeted is Engine.MaxTargeted's default: the most touched ids
 // one targeted reconcile plans.
@@ -66,7 +66,7 @@ func (e *Engine) selectRun(ctx context.Context, trigger plan.Trigger) (selection
 		// No full plan ran in this engine yet: what the IdPs map onto is
 		// not known.
 	case ids > limit:
-	case e.lastFullRequests > 0 && int64(ids*requestsPerTouched) > e.lastFullRequests/3:
+	case e.lastFullRequests > 0 && int64(ids*requestsPerTouched) > e.lastFullRequests:
 	default:
 		sel.scope = &plan.Scope{IDPs: pending, Mapped: e.mapped}
 	}
