@@ -382,7 +382,15 @@ func (d *diff) planUser(u *desiredUser) {
 	}
 	a := d.actualUsers[name]
 	var previous string
-	if old := d.managedBySource[sourceKey{u.IDP, u.SourceID}]; old != nil && old.Username != name {
+	old := d.managedBySource[sourceKey{u.IDP, u.SourceID}]
+	if old != nil && old.Username != name {
+		if other := d.desired[old.Username]; other != nil && (other.IDP != u.IDP || other.SourceID != u.SourceID) {
+			// Another person now has the old name, and this plan gives
+			// them its account: this one is planned as new.
+			old = nil
+		}
+	}
+	if old != nil && old.Username != name {
 		if a != nil && d.actualUsers[old.Username] == nil {
 			// The admin renamed the account in Confluence: move ownership.
 			previous = old.Username

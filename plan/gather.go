@@ -198,7 +198,53 @@ func gatherTargeted(ctx context.Context, in Inputs, p *Plan, hook Hook, now func
 	if g.actual, err = reader.ReadScope(ctx, ts); err != nil {
 		return nil, fmt.Errorf("read the touched users and groups from confluence: %w", err)
 	}
+	// The groups the reads reached beyond the ones asked for (a managed
+	// membership's group, a Confluence group a touched user is in) need
+	// their ownership too: a group confsync created is not to be adopted.
+	if err := addGroupOwnership(ctx, scoped, own, g.actual, names.groups); err != nil {
+		return nil, err
+	}
 	return g, nil
+}
+
+// addGroupOwnership adds to own the managed groups among those of its
+// memberships and of actual that asked did not name.
+func addGroupOwnership(ctx context.Context, st ScopedOwnership, own *Ownership, actual *Actual, asked []string) error {
+	known := map[string]bool{}
+	for _, n := range asked {
+		known[n] = true
+	}
+	var more []string
+	for _, m := range own.Memberships {
+		if !known[m.Group] {
+			known[m.Group] = true
+			more = append(more, m.Group)
+		}
+	}
+	for _, ag := range actual.Groups {
+		if n := strings.ToLower(ag.Name); !known[n] {
+			known[n] = true
+			more = append(more, n)
+		}
+	}
+	if len(more) == 0 {
+		return nil
+	}
+	extra, err := st.OwnershipOf(ctx, nil, nil, sortedUnique(more))
+	if err != nil {
+		return fmt.Errorf("read ownership state: %w", err)
+	}
+	have := map[string]bool{}
+	for _, gr := range own.Groups {
+		have[gr.Name] = true
+	}
+	for _, gr := range extra.Groups {
+		if !have[gr.Name] {
+			own.Groups = append(own.Groups, gr)
+		}
+	}
+	slices.SortFunc(own.Groups, func(a, b ManagedGroup) int { return strings.Compare(a.Name, b.Name) })
+	return nil
 }
 
 // targetNames are the Confluence names a targeted read covers.
