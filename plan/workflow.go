@@ -117,6 +117,9 @@ func ApplyWorkflow(ctx context.Context, in Inputs, pol ApplyPolicy) (Applied, er
 	}
 	w := &workflow{in: in, pol: pol, run: Run{ID: uuid.NewString(), Started: time.Now().UTC(), Trigger: pol.trigger(), Kind: RunFull},
 		before: RequestsSoFar(in.Target)}
+	if in.Scope != nil {
+		w.run.Kind = RunTargeted // until it falls back, or fails
+	}
 	if pol.TakeLock {
 		lctx, release, err := HoldLock(ctx, in.State, pol.Holder, 0)
 		if err != nil {
@@ -177,7 +180,7 @@ func (w *workflow) plan(ctx context.Context) *Plan {
 	p, err := Compute(ctx, w.in)
 	if errors.Is(err, ErrNotTargetable) {
 		// The same plan over a full read.
-		w.in.Scope = nil
+		w.in.Scope, w.run.Kind = nil, RunFull
 		p, err = Compute(ctx, w.in)
 	}
 	if p != nil {

@@ -37,12 +37,12 @@ const (
 	// and records it as not created by confsync; the group is then left
 	// in Confluence when the IdP deletes it, where full reconciles delete
 	// it.
-	targetedAdoptsCreatedGroups = true
+	targetedAdoptsCreatedGroups = false
 	// failedTargetedRunCountsAsFull: live.Engine.Reconcile records a run
 	// whose targeted plan failed as kind "full" and takes its few requests
 	// for the cost of the last full reconcile, so the next auto reconcile,
 	// however small, falls back to a full one.
-	failedTargetedRunCountsAsFull = true
+	failedTargetedRunCountsAsFull = false
 )
 
 // liveSite is serve's SCIM endpoint, reconciler and engine wired in-process

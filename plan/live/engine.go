@@ -96,10 +96,11 @@ func (e *Engine) Reconcile(ctx context.Context, trigger plan.Trigger) (plan.Run,
 // learn keeps what a run taught the engine for the targeted runs after
 // it: what the IdPs map onto, and what a full run costs.
 func (e *Engine) learn(done plan.Applied) {
-	if done.Run.Kind == plan.RunFull && done.Run.ConfluenceRequests > 0 {
+	p := done.Plan
+	if p != nil && p.Kind == plan.RunFull && done.Run.ConfluenceRequests > 0 {
+		// Only a full read that completed says what a full run costs.
 		e.lastFullRequests = done.Run.ConfluenceRequests
 	}
-	p := done.Plan
 	switch {
 	case p == nil:
 	case p.Kind == plan.RunTargeted && e.mapped != nil:
