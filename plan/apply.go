@@ -24,6 +24,9 @@ type ApplyOptions struct {
 	Trigger Trigger
 	Hook    Hook
 	Now     func() time.Time
+	// Started, when set, is when the run began (its plan's computation):
+	// the audit log's start time; the apply's own start otherwise.
+	Started time.Time
 	// RequestsBefore, when set and the target is a RequestCounter, is
 	// its count before the run's plan was computed: the run records the
 	// requests its reads and changes sent (see RequestsSoFar).
@@ -98,7 +101,11 @@ func Apply(ctx context.Context, p *Plan, t Target, st StateStore, opts ApplyOpti
 	if trigger == "" {
 		trigger = TriggerCLI
 	}
-	res := &Result{Run: Run{ID: uuid.NewString(), Started: now().UTC(), Trigger: trigger, PlanID: p.ID}, Errors: make([]error, len(p.Changes))}
+	started := opts.Started
+	if started.IsZero() {
+		started = now()
+	}
+	res := &Result{Run: Run{ID: uuid.NewString(), Started: started.UTC(), Trigger: trigger, PlanID: p.ID}, Errors: make([]error, len(p.Changes))}
 
 	if !opts.LockHeld {
 		lctx, release, err := HoldLock(ctx, st, opts.Holder, opts.LockTTL)

@@ -41,14 +41,27 @@ var ErrNotTargetable = errors.New("a targeted plan is not possible here")
 // Confluence (or its recorded state, with Options.NoRefresh) and every
 // selected IdP.
 func gatherFull(ctx context.Context, in Inputs, p *Plan, selected []*config.IDP, hook Hook, now func() time.Time) (*gathered, error) {
-	own, err := in.State.Ownership(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read ownership state: %w", err)
+	// The ownership state (a million rows at the reference size) and
+	// Confluence are independent reads: one runs beside the other.
+	type ownRead struct {
+		own *Ownership
+		err error
 	}
-	g := &gathered{own: own, wait: func() error { return nil }}
-	if g.actual, err = readConfluence(ctx, in, p, g); err != nil {
-		return nil, err
+	owned := make(chan ownRead, 1)
+	go func() {
+		own, err := in.State.Ownership(ctx)
+		owned <- ownRead{own, err}
+	}()
+	g := &gathered{wait: func() error { return nil }}
+	actual, err := readConfluence(ctx, in, p, g)
+	o := <-owned
+	switch {
+	case o.err != nil:
+		return nil, errors.Join(fmt.Errorf("read ownership state: %w", o.err), g.wait())
+	case err != nil:
+		return nil, errors.Join(err, g.wait())
 	}
+	g.own, g.actual = o.own, actual
 	for _, idp := range selected {
 		r, skip, err := readIDP(ctx, in, idp, hook, now)
 		if err != nil {

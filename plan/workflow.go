@@ -336,6 +336,7 @@ func (w *workflow) apply(ctx context.Context, p *Plan) {
 		Trigger:        w.run.Trigger,
 		Hook:           w.pol.ApplyHook,
 		RequestsBefore: w.before,
+		Started:        w.run.Started,
 	})
 	w.out.Result, w.err = res, err
 	if res == nil {

@@ -153,11 +153,6 @@ func (m *propModel) sameState(t *testing.T, what string) {
 		}
 	}
 	msg := fmt.Sprintf("%s: serve's state differs from the full-only reference's:\n%s\nserve's last runs:\n%s", what, strings.Join(diff, "\n"), m.s.describeRuns(4))
-	if targetedAdoptsCreatedGroups && onlyCreatedFlags(diff) {
-		m.stopped = "targetedAdoptsCreatedGroups"
-		t.Logf("tolerated while targetedAdoptsCreatedGroups; the comparison with the reference stops here: %s", msg)
-		return
-	}
 	t.Fatal(msg)
 }
 
@@ -191,19 +186,6 @@ type propModel struct {
 	// stopped says why serve's state is no longer compared with the
 	// reference's ("" while it is).
 	stopped string
-}
-
-// onlyCreatedFlags reports whether a state difference is only groups
-// serve has as adopted and the reference as created by confsync.
-func onlyCreatedFlags(diff []string) bool {
-	for _, l := range diff {
-		adopted := strings.HasPrefix(l, "  targeted only: managed group ") && strings.HasSuffix(l, " created=false")
-		created := strings.HasPrefix(l, "  full only:     managed group ") && strings.HasSuffix(l, " created=true")
-		if !adopted && !created {
-			return false
-		}
-	}
-	return true
 }
 
 // propStats counts how the batches were reconciled.

@@ -26,25 +26,6 @@ import (
 // change journal in a real SQLite store, the Confluence emulator over HTTP.
 // The property test is in serve_targeted_prop_test.go.
 
-// Two defects these tests found in the engine. While a constant is true,
-// the tests tolerate (and log) what its defect causes; set it to false
-// with the fix, and they enforce it.
-const (
-	// targetedAdoptsCreatedGroups: a targeted plan reads the ownership of
-	// the groups the touched users' IdP groups map onto, not of the groups
-	// of their managed memberships (plan/gather.go, gatherTargeted), so
-	// removing a member from a group confsync created plans "adopt group"
-	// and records it as not created by confsync; the group is then left
-	// in Confluence when the IdP deletes it, where full reconciles delete
-	// it.
-	targetedAdoptsCreatedGroups = false
-	// failedTargetedRunCountsAsFull: live.Engine.Reconcile records a run
-	// whose targeted plan failed as kind "full" and takes its few requests
-	// for the cost of the last full reconcile, so the next auto reconcile,
-	// however small, falls back to a full one.
-	failedTargetedRunCountsAsFull = false
-)
-
 // liveSite is serve's SCIM endpoint, reconciler and engine wired in-process
 // as serve wires them (newServeOps), on a store and an emulator the test
 // keeps, so that serve can be stopped and started again on them: every
@@ -442,7 +423,7 @@ func TestTargetedReadFaultLeavesChangePending(t *testing.T) {
 		t.Fatalf("the run during the fault: %s %s with %d actions, want an auto run that errs before applying anything", r.Trigger, r.Outcome, len(r.Actions))
 	}
 	t.Logf("the failed run: kind %q, %d requests, %q", r.Kind, r.ConfluenceRequests, r.Message)
-	if r.Kind != plan.RunTargeted && !failedTargetedRunCountsAsFull {
+	if r.Kind != plan.RunTargeted {
 		t.Errorf("the run that failed in its targeted read is recorded as kind %q", r.Kind)
 	}
 	// What was attempted was a targeted read: GET user, never the user list
@@ -476,7 +457,7 @@ func TestTargetedReadFaultLeavesChangePending(t *testing.T) {
 		t.Fatalf("the retry ran as %d runs, want one applied run creating dan:\n%s", len(runs), s.describeRuns(3))
 	}
 	t.Logf("the retry: kind %q, %d requests", runs[0].Kind, runs[0].ConfluenceRequests)
-	if runs[0].Kind != plan.RunTargeted && !failedTargetedRunCountsAsFull {
+	if runs[0].Kind != plan.RunTargeted {
 		t.Errorf("the retry of one new user ran as a %s reconcile (%d requests)", runs[0].Kind, runs[0].ConfluenceRequests)
 	}
 	if got := s.emu.Stats().Status["POST /rest/api/admin/user 201"] - before.Status["POST /rest/api/admin/user 201"]; got != 1 {
@@ -490,9 +471,6 @@ func TestTargetedReadFaultLeavesChangePending(t *testing.T) {
 // the next reconcile deletes the Confluence group, as it does when only
 // full reconciles ran.
 func TestTargetedRunKeepsGroupCreatedByConfsync(t *testing.T) {
-	if targetedAdoptsCreatedGroups {
-		t.Skip("targetedAdoptsCreatedGroups: a targeted run records the group as adopted")
-	}
 	s, ids := newSmallLiveSite(t)
 	gid := ""
 	for _, g := range s.do(http.MethodGet, "/Groups?filter="+url.QueryEscape(`displayName eq "team"`), nil, http.StatusOK)["Resources"].([]any) {
