@@ -92,9 +92,10 @@ func (e *Engine) cover(ctx context.Context, sel selection, p *plan.Plan, allAppl
 		return nil
 	}
 	for idp, rev := range sel.through {
-		if !slices.Contains(p.IDPs, idp) {
+		if !slices.Contains(p.IDPs, idp) && e.Config.IDP(idp) != nil {
 			continue // left out by the source-health guard, or outside the plan
 		}
+		// (Writes to an IdP no longer configured have nothing to plan.)
 		if err := e.Journal.Cover(context.WithoutCancel(ctx), idp, rev); err != nil {
 			return fmt.Errorf("mark the SCIM changes of idp %q reconciled: %w", idp, err)
 		}

@@ -114,3 +114,18 @@ func TestTargetedFallsBackToFull(t *testing.T) {
 		})
 	}
 }
+
+// TestTargetedCoversRemovedIdP: writes pending for an IdP no longer in the
+// configuration have nothing to plan; they are covered, not left pending
+// for ever.
+func TestTargetedCoversRemovedIdP(t *testing.T) {
+	ctx := context.Background()
+	w, j, _ := targetedWorld(t)
+	j.TouchUser("removed", "x")
+	if _, err := w.eng.Reconcile(ctx, plan.TriggerAuto); err != nil {
+		t.Fatalf("auto run: %v", err)
+	}
+	if p, _ := j.Pending(ctx, 10); len(p) != 0 {
+		t.Fatalf("pending after the run: %+v", p)
+	}
+}
