@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,9 +41,7 @@ func recordApplied(ctx context.Context, st StateStore, p *Plan, errs []error, at
 	return nil
 }
 
-func (e *ConfluenceEdits) empty() bool {
-	return len(e.PutUsers)+len(e.DeleteUsers)+len(e.PutGroups)+len(e.DeleteGroups)+len(e.AddMembers)+len(e.RemoveMembers) == 0
-}
+func (e *ConfluenceEdits) empty() bool { return e.Size() == 0 }
 
 // add records what one applied change did to Confluence.
 func (e *ConfluenceEdits) add(c *Change) {
@@ -197,3 +197,58 @@ func (ix actualIndex) premiseBroken(c *Change) string {
 // errNoScopedReader is returned when a plan made against the recorded
 // state is applied to a target that cannot read part of Confluence.
 var errNoScopedReader = errors.New("this Confluence client cannot read single users and groups, so a plan made with --refresh=false cannot be checked before it is applied")
+
+// ConfluenceEditsBetween returns the edits that turn the recorded state old
+// into the read now (Caller aside): a store replacing a recorded state
+// with a new full read writes only what changed.
+func ConfluenceEditsBetween(old, now *Actual) ConfluenceEdits {
+	var e ConfluenceEdits
+	oldUsers := make(map[string]ActualUser, len(old.Users))
+	for _, u := range old.Users {
+		oldUsers[u.Username] = u
+	}
+	for _, u := range now.Users {
+		if o, ok := oldUsers[u.Username]; !ok || o != u {
+			e.PutUsers = append(e.PutUsers, u)
+		}
+		delete(oldUsers, u.Username)
+	}
+	for name := range oldUsers {
+		e.DeleteUsers = append(e.DeleteUsers, name)
+	}
+	slices.Sort(e.DeleteUsers)
+	oldGroups := make(map[string][]string, len(old.Groups))
+	for _, g := range old.Groups {
+		oldGroups[g.Name] = g.Members
+	}
+	for _, g := range now.Groups {
+		before, ok := oldGroups[g.Name]
+		if !ok {
+			e.PutGroups = append(e.PutGroups, g.Name)
+		}
+		delete(oldGroups, g.Name)
+		had := make(map[string]bool, len(before))
+		for _, m := range before {
+			had[m] = true
+		}
+		for _, m := range g.Members {
+			if !had[m] {
+				e.AddMembers = append(e.AddMembers, MemberPair{Username: m, Group: g.Name})
+			}
+			delete(had, m)
+		}
+		for _, m := range slices.Sorted(maps.Keys(had)) {
+			e.RemoveMembers = append(e.RemoveMembers, MemberPair{Username: m, Group: g.Name})
+		}
+	}
+	for name := range oldGroups {
+		e.DeleteGroups = append(e.DeleteGroups, name)
+	}
+	slices.Sort(e.DeleteGroups)
+	return e
+}
+
+// Size counts the rows the edits write.
+func (e *ConfluenceEdits) Size() int {
+	return len(e.PutUsers) + len(e.DeleteUsers) + len(e.PutGroups) + len(e.DeleteGroups) + len(e.AddMembers) + len(e.RemoveMembers)
+}

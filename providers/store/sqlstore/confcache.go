@@ -31,6 +31,9 @@ func (s *Store) ReplaceConfluenceState(ctx context.Context, a *plan.Actual, at t
 		return fmt.Errorf("record the confluence state: %w", err)
 	}
 	readAt := stamp(at)
+	if done, err := s.replaceByEdits(ctx, a, readAt); done || err != nil {
+		return err
+	}
 	err := s.write(ctx, func(t *txn) error {
 		if t.d.reindexBulkLoads {
 			if _, err := t.exec("DROP INDEX confluence_memberships_username"); err != nil {
@@ -62,6 +65,42 @@ func (s *Store) ReplaceConfluenceState(ctx context.Context, a *plan.Actual, at t
 		return fmt.Errorf("record the confluence state: %w", err)
 	}
 	return nil
+}
+
+// maxReplaceEdits is the share of rows above which a new full read is
+// loaded whole rather than written as edits to the recorded one.
+const maxReplaceEdits = 0.2
+
+// replaceByEdits records a full read as the edits from the recorded state
+// when one with the same caller is recorded and the read changed little
+// (the usual case: a site read once an hour): reading the recorded state
+// back and writing what changed costs far less than loading a million
+// memberships again, on PostgreSQL above all. It reports whether it
+// recorded the read.
+func (s *Store) replaceByEdits(ctx context.Context, a *plan.Actual, readAt int64) (bool, error) {
+	old, _, ok, err := s.ConfluenceState(ctx)
+	if err != nil || !ok || old.Caller != a.Caller {
+		return false, err
+	}
+	e := plan.ConfluenceEditsBetween(old, a)
+	rows := len(a.Users) + len(a.Groups)
+	for _, g := range a.Groups {
+		rows += len(g.Members)
+	}
+	if float64(e.Size()) > maxReplaceEdits*float64(rows) {
+		return false, nil
+	}
+	err = s.write(ctx, func(t *txn) error {
+		if err := t.editConfluenceState(e); err != nil {
+			return err
+		}
+		_, err := t.exec("UPDATE confluence_reads SET read_at = ?, updated = ? WHERE id = 1", readAt, readAt)
+		return err
+	})
+	if err != nil {
+		return true, fmt.Errorf("record the confluence state: %w", err)
+	}
+	return true, nil
 }
 
 // checkActual refuses a state with a nameless user, group or member.
@@ -136,19 +175,27 @@ func (s *Store) EditConfluenceState(ctx context.Context, e plan.ConfluenceEdits,
 		case err != nil:
 			return err
 		}
-		for _, step := range []func(plan.ConfluenceEdits) error{
-			t.deleteConfluenceUsers, t.putConfluenceUsers, t.deleteConfluenceGroups, t.putConfluenceGroups,
-			t.removeConfluenceMembers, t.addConfluenceMembers,
-		} {
-			if err := step(e); err != nil {
-				return err
-			}
+		if err := t.editConfluenceState(e); err != nil {
+			return err
 		}
 		_, err := t.exec("UPDATE confluence_reads SET updated = ? WHERE id = 1", updated)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("edit the confluence state: %w", err)
+	}
+	return nil
+}
+
+// editConfluenceState applies e in EditConfluenceState's order.
+func (t *txn) editConfluenceState(e plan.ConfluenceEdits) error {
+	for _, step := range []func(plan.ConfluenceEdits) error{
+		t.deleteConfluenceUsers, t.putConfluenceUsers, t.deleteConfluenceGroups, t.putConfluenceGroups,
+		t.removeConfluenceMembers, t.addConfluenceMembers,
+	} {
+		if err := step(e); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -151,6 +151,31 @@ func testConfluenceCacheReplace(t *testing.T, s store.Store) {
 	must(t, s.ReplaceConfluenceState(ctx(t), second, t1))
 	wantConfluence(t, s, "second read", modelOf(second).actual(), t1)
 
+	// A read with the same caller that changed little is written as the
+	// edits from the recorded state; it reads back as a whole replace would.
+	third := &plan.Actual{Caller: "other-bot", Users: []plan.ActualUser{{Username: "u0001", Key: "k1", DisplayName: "Renamed again", Active: true},
+		{Username: "u0002", Key: "k2"}},
+		Groups: []plan.ActualGroup{{Name: "devs", Members: []string{"u0002"}}, {Name: "ops", Members: []string{"u0001", "u0002"}}}}
+	for i := range 40 { // enough rows that the change is small
+		third.Users = append(third.Users, plan.ActualUser{Username: fmt.Sprintf("x%03d", i), Key: fmt.Sprintf("kx%d", i)})
+	}
+	must(t, s.ReplaceConfluenceState(ctx(t), third, t1.Add(time.Minute)))
+	fourth := &plan.Actual{Caller: "other-bot", Users: slices.Clone(third.Users[1:]),
+		Groups: []plan.ActualGroup{{Name: "devs", Members: []string{"u0002", "x001"}}, {Name: "ops", Members: []string{"u0002"}}}}
+	if e := plan.ConfluenceEditsBetween(third, fourth); e.Size() == 0 {
+		t.Fatal("ConfluenceEditsBetween found no edits between two different reads")
+	}
+	m := modelOf(third)
+	m.apply(plan.ConfluenceEditsBetween(third, fourth))
+	if diff := cmp.Diff(modelOf(fourth).actual(), m.actual(), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("the edits between two reads, applied, differ from the second read (-want +got):\n%s", diff)
+	}
+	t2 := t1.Add(2 * time.Minute)
+	must(t, s.ReplaceConfluenceState(ctx(t), fourth, t2))
+	wantConfluence(t, s, "a read written as edits", modelOf(fourth).actual(), t2)
+	second = fourth
+	t1 = t2
+
 	for name, bad := range map[string]*plan.Actual{
 		"nameless user":   {Users: []plan.ActualUser{{Key: "k"}}},
 		"nameless group":  {Groups: []plan.ActualGroup{{Members: []string{"a"}}}},
