@@ -539,8 +539,12 @@ func TestServeShutdownMidApply(t *testing.T) {
 	q := startReplica(t, "replica-2", dir, addr)
 	q.ready(t)
 	waitFor(t, 90*time.Second, "every user to reach Confluence", func() bool { return countUsers(emu, names) == batch })
-	if got := emu.Stats().Status["POST /rest/api/admin/user 201"]; got != batch {
-		t.Errorf("Confluence created %d users, want %d: each exactly once", got, batch)
+	// The emulator counts an answer once its handler returns, just after
+	// the user exists: wait for the last count too.
+	created := func() int { return emu.Stats().Status["POST /rest/api/admin/user 201"] }
+	waitFor(t, 10*time.Second, "the emulator to count the last creation", func() bool { return created() >= batch })
+	if got, dup := created(), emu.Stats().Status["POST /rest/api/admin/user 409"]; got != batch || dup != 0 {
+		t.Errorf("Confluence created %d users and refused %d creations as duplicates, want %d and 0: each exactly once", got, dup, batch)
 	}
 }
 
