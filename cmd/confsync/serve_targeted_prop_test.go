@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -74,14 +73,7 @@ func newFullOnlySite(t testing.TB) *fullOnlySite {
 	seedBulk(t, emu)
 	dir := t.TempDir()
 	writeServeConfig(t, dir, serveConfig{ConfluenceURL: emuURL, Listen: "127.0.0.1:0", Debounce: "100ms", MaxDeactivations: "100%"})
-	cfg, diags := config.Load(config.LoadOptions{Path: dir})
-	if diags.HasErrors() {
-		t.Fatalf("config: %v", diags)
-	}
-	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(dir, "confsync.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st := loadSite(t, dir)
 	mux := http.NewServeMux()
 	mux.Handle(scim.PathPrefix, scim.NewServer(scim.Options{Store: st, Logger: slog.New(slog.DiscardHandler),
 		IDPs: []scim.IDP{{Name: "entra", TokenSHA256: cfg.IDPs[0].SCIM.TokenSHA256}}}))

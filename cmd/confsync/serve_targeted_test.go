@@ -26,6 +26,21 @@ import (
 // change journal in a real SQLite store, the Confluence emulator over HTTP.
 // The property test is in serve_targeted_prop_test.go.
 
+// loadSite loads the configuration writeServeConfig wrote in dir and opens
+// its SQLite store there.
+func loadSite(t testing.TB, dir string) (*config.Config, *sqlstore.Store) {
+	t.Helper()
+	cfg, diags := config.Load(config.LoadOptions{Path: dir})
+	if diags.HasErrors() {
+		t.Fatalf("config: %v", diags)
+	}
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(dir, "confsync.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, st
+}
+
 // liveSite is serve's SCIM endpoint, reconciler and engine wired in-process
 // as serve wires them (newServeOps), on a store and an emulator the test
 // keeps, so that serve can be stopped and started again on them: every
@@ -48,14 +63,7 @@ func newLiveSite(t testing.TB, emu *emulator.Server, emuURL string, c serveConfi
 	dir := t.TempDir()
 	c.ConfluenceURL, c.Listen = emuURL, "127.0.0.1:0"
 	writeServeConfig(t, dir, c)
-	cfg, diags := config.Load(config.LoadOptions{Path: dir})
-	if diags.HasErrors() {
-		t.Fatalf("config: %v", diags)
-	}
-	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(dir, "confsync.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st := loadSite(t, dir)
 	s := &liveSite{t: t, cfg: cfg, st: st, emu: emu, emuURL: emuURL}
 	t.Cleanup(func() {
 		s.halt()
